@@ -1,0 +1,195 @@
+#include "common/base/log.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace muwarden {
+namespace {
+
+constexpr absl::Duration kBurstWindow = absl::Minutes(1);
+
+std::string FormatStamp(absl::Time t) {
+  // absl's %E3S gives seconds with exactly three fractional digits.
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+}  // namespace
+
+absl::Status ParseLogLevel(std::string_view text, LogLevel* out) {
+  if (text == "debug") {
+    *out = LogLevel::kDebug;
+  } else if (text == "info") {
+    *out = LogLevel::kInfo;
+  } else if (text == "warn") {
+    *out = LogLevel::kWarn;
+  } else if (text == "error") {
+    *out = LogLevel::kError;
+  } else {
+    return absl::InvalidArgumentError("must be one of debug, info, warn, error");
+  }
+  return absl::OkStatus();
+}
+
+std::string_view LogLevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarn:
+      return "WARN";
+    case LogLevel::kError:
+      return "ERROR";
+  }
+  return "INFO";
+}
+
+std::string_view SecurityEventText(SecurityEvent event) {
+  switch (event) {
+    case SecurityEvent::kBannedIp:
+      return "Rejected banned IP";
+    case SecurityEvent::kConnRate:
+      return "Connection rate limited";
+    case SecurityEvent::kAutoban:
+      return "Auto-banned flooding IP";
+    case SecurityEvent::kMulticlient:
+      return "Multiclient limit reached";
+    case SecurityEvent::kServerFull:
+      return "Server full, rejected";
+    case SecurityEvent::kHandshakeTimeout:
+      return "Handshake timeout";
+    case SecurityEvent::kReadTimeout:
+      return "Read timeout";
+    case SecurityEvent::kWriteTimeout:
+      return "Write timeout";
+    case SecurityEvent::kPacketRate:
+      return "Packet rate exceeded";
+    case SecurityEvent::kOversize:
+      return "Oversize packet";
+    case SecurityEvent::kMalformed:
+      return "Malformed packet";
+    case SecurityEvent::kLoginFailed:
+      return "Login failed";
+    case SecurityEvent::kCount:
+      break;
+  }
+  return "Security event";
+}
+
+Logger& Logger::Get() {
+  static Logger* logger = new Logger();
+  return *logger;
+}
+
+Logger::Logger(Clock& clock) : clock_(clock), out_(stdout) {}
+
+Logger::~Logger() {
+  absl::MutexLock lock(&mu_);
+  if (owns_out_) std::fclose(out_);
+}
+
+absl::Status Logger::Configure(const LogConfig& config) {
+  std::FILE* file = nullptr;
+  if (!config.file.empty()) {
+    file = std::fopen(config.file.c_str(), "ae");
+    if (file == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "cannot open log file ", config.file, ": ", std::strerror(errno)));
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  if (file != nullptr) {
+    if (owns_out_) std::fclose(out_);
+    out_ = file;
+    owns_out_ = true;
+  }
+  level_ = config.level;
+  burst_ = config.security_burst;
+  max_tracked_ = config.max_tracked;
+  return absl::OkStatus();
+}
+
+void Logger::SetStreamForTest(std::FILE* stream) {
+  absl::MutexLock lock(&mu_);
+  if (owns_out_) std::fclose(out_);
+  out_ = stream;
+  owns_out_ = false;
+}
+
+void Logger::Log(LogLevel level, std::string_view category,
+                 std::string_view message) {
+  absl::MutexLock lock(&mu_);
+  if (level < level_) return;
+  WriteLocked(level, category, message);
+}
+
+void Logger::WriteLocked(LogLevel level, std::string_view category,
+                         std::string_view message) {
+  std::string line = absl::StrCat(FormatStamp(clock_.WallNow()), " ",
+                                  LogLevelName(level), " [", category, "] ",
+                                  message, "\n");
+  std::fwrite(line.data(), 1, line.size(), out_);
+  std::fflush(out_);
+}
+
+void Logger::SummariseLocked(SecurityEvent event, std::string_view ip,
+                             int64_t suppressed) {
+  WriteLocked(LogLevel::kWarn, "security",
+              absl::StrCat(SecurityEventText(event), ": ", ip, " (",
+                           suppressed, " more in the last minute suppressed)"));
+}
+
+void Logger::Security(SecurityEvent event, std::string_view ip,
+                      std::string_view details) {
+  absl::MutexLock lock(&mu_);
+  if (LogLevel::kWarn < level_) return;
+  const absl::Time now = clock_.Now();
+  std::string key = absl::StrCat(std::string(1, static_cast<char>(event)), ip);
+  auto it = bursts_.find(key);
+  if (it == bursts_.end()) {
+    if (bursts_.size() >= max_tracked_) {
+      // The table is full: print summaries of ended windows and drop them; if none has ended,
+      // drop everything rather than grow (the flood is then printed again, up to the burst).
+      FlushSummariesLocked(now);
+      if (bursts_.size() >= max_tracked_) bursts_.clear();
+    }
+    it = bursts_.emplace(std::move(key), BurstState{now, 0, 0}).first;
+  } else if (now - it->second.window_start >= kBurstWindow) {
+    if (it->second.suppressed > 0) {
+      SummariseLocked(event, ip, it->second.suppressed);
+    }
+    it->second = BurstState{now, 0, 0};
+  }
+  BurstState& state = it->second;
+  if (state.printed >= burst_) {
+    ++state.suppressed;
+    return;
+  }
+  ++state.printed;
+  std::string message = absl::StrCat(SecurityEventText(event), ": ", ip);
+  if (!details.empty()) absl::StrAppend(&message, " (", details, ")");
+  WriteLocked(LogLevel::kWarn, "security", message);
+}
+
+void Logger::FlushSummaries() {
+  absl::MutexLock lock(&mu_);
+  FlushSummariesLocked(clock_.Now());
+}
+
+void Logger::FlushSummariesLocked(absl::Time now) {
+  for (auto it = bursts_.begin(); it != bursts_.end();) {
+    auto current = it++;
+    if (now - current->second.window_start < kBurstWindow) continue;
+    if (current->second.suppressed > 0) {
+      SummariseLocked(static_cast<SecurityEvent>(current->first[0]),
+                      std::string_view(current->first).substr(1),
+                      current->second.suppressed);
+    }
+    bursts_.erase(current);
+  }
+}
+
+}  // namespace muwarden

@@ -1,0 +1,115 @@
+// Logger: one line per event, "2026-11-22T01:23:45.678Z WARN [category] message", to stdout or
+// a file, flushed per line so nothing is lost on a crash. Security events use fixed texts that
+// end in the peer IP and are limited to `burst` lines per IP and event per minute, then
+// summarised in one line. Thread-safe.
+#ifndef MUWARDEN_COMMON_BASE_LOG_H_
+#define MUWARDEN_COMMON_BASE_LOG_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/base/clock.h"
+
+namespace muwarden {
+
+enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
+
+// Parses "debug|info|warn|error".
+absl::Status ParseLogLevel(std::string_view text, LogLevel* out);
+std::string_view LogLevelName(LogLevel level);
+
+enum class SecurityEvent : uint8_t {
+  kBannedIp,
+  kConnRate,
+  kAutoban,
+  kMulticlient,
+  kServerFull,
+  kHandshakeTimeout,
+  kReadTimeout,
+  kWriteTimeout,
+  kPacketRate,
+  kOversize,
+  kMalformed,
+  kLoginFailed,
+  kCount,
+};
+
+// The fixed text before ": <ip>" (SPEC section 7); fail2ban filters depend on these.
+std::string_view SecurityEventText(SecurityEvent event);
+
+struct LogConfig {
+  std::string file;  // empty = stdout
+  LogLevel level = LogLevel::kInfo;
+  int security_burst = 10;            // lines per IP and event per minute
+  size_t max_tracked = 65536;         // cap of the burst table
+};
+
+class Logger {
+ public:
+  // The process-wide logger; writes to stdout at info until Configure() is called.
+  static Logger& Get();
+
+  explicit Logger(Clock& clock = Clock::Real());
+  ~Logger();
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
+
+  // Opens the file (append) if one is named. On error the previous sink stays.
+  absl::Status Configure(const LogConfig& config);
+
+  void Log(LogLevel level, std::string_view category, std::string_view message);
+  // "<event text>: <ip>" plus " (<details>)" when details is not empty, at WARN in [security].
+  void Security(SecurityEvent event, std::string_view ip,
+                std::string_view details = {});
+  // Prints the summaries of burst windows that have ended; call now and then.
+  void FlushSummaries();
+
+  // For tests: write into this stream instead of stdout (not owned).
+  void SetStreamForTest(std::FILE* stream);
+
+ private:
+  struct BurstState {
+    absl::Time window_start;
+    int printed = 0;
+    int64_t suppressed = 0;
+  };
+  void WriteLocked(LogLevel level, std::string_view category,
+                   std::string_view message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FlushSummariesLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SummariseLocked(SecurityEvent event, std::string_view ip,
+                       int64_t suppressed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Clock& clock_;
+  absl::Mutex mu_;
+  std::FILE* out_ ABSL_GUARDED_BY(mu_);
+  bool owns_out_ ABSL_GUARDED_BY(mu_) = false;
+  LogLevel level_ ABSL_GUARDED_BY(mu_) = LogLevel::kInfo;
+  int burst_ ABSL_GUARDED_BY(mu_) = 10;
+  size_t max_tracked_ ABSL_GUARDED_BY(mu_) = 65536;
+  // Key: event byte + ip text.
+  absl::flat_hash_map<std::string, BurstState> bursts_ ABSL_GUARDED_BY(mu_);
+};
+
+inline void LogDebug(std::string_view category, std::string_view message) {
+  Logger::Get().Log(LogLevel::kDebug, category, message);
+}
+inline void LogInfo(std::string_view category, std::string_view message) {
+  Logger::Get().Log(LogLevel::kInfo, category, message);
+}
+inline void LogWarn(std::string_view category, std::string_view message) {
+  Logger::Get().Log(LogLevel::kWarn, category, message);
+}
+inline void LogError(std::string_view category, std::string_view message) {
+  Logger::Get().Log(LogLevel::kError, category, message);
+}
+
+}  // namespace muwarden
+
+#endif  // MUWARDEN_COMMON_BASE_LOG_H_
