@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include "absl/time/clock.h"
+
 namespace muwarden {
 
 Clock& Clock::Real() {

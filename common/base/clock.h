@@ -1,6 +1,7 @@
 // Clock: the one source of time for every time-dependent unit.
-// Now() is monotonic (for windows and deadlines), WallNow() is UTC (for ban expiry and logs).
-// RealClock is thread-safe; FakeClock is thread-safe and only moves when Advance() is called.
+// Now() is monotonic (for windows and deadlines), WallNow() is UTC (for ban
+// expiry and logs). RealClock is thread-safe; FakeClock is thread-safe and only
+// moves when Advance() is called.
 #ifndef MUWARDEN_COMMON_BASE_CLOCK_H_
 #define MUWARDEN_COMMON_BASE_CLOCK_H_
 
@@ -28,7 +29,8 @@ class RealClock final : public Clock {
   absl::Time WallNow() const override;
 };
 
-// Starts at a fixed wall time (2026-01-01T00:00:00Z) and a monotonic origin of the Unix epoch.
+// Starts at a fixed wall time (2026-01-01T00:00:00Z) and a monotonic origin of
+// the Unix epoch.
 class FakeClock final : public Clock {
  public:
   FakeClock();

@@ -18,7 +18,7 @@ std::string FormatStamp(absl::Time t) {
 
 }  // namespace
 
-absl::Status ParseLogLevel(std::string_view text, LogLevel* out) {
+absl::Status ParseLogLevel(absl::string_view text, LogLevel* out) {
   if (text == "debug") {
     *out = LogLevel::kDebug;
   } else if (text == "info") {
@@ -28,12 +28,13 @@ absl::Status ParseLogLevel(std::string_view text, LogLevel* out) {
   } else if (text == "error") {
     *out = LogLevel::kError;
   } else {
-    return absl::InvalidArgumentError("must be one of debug, info, warn, error");
+    return absl::InvalidArgumentError(
+        "must be one of debug, info, warn, error");
   }
   return absl::OkStatus();
 }
 
-std::string_view LogLevelName(LogLevel level) {
+absl::string_view LogLevelName(LogLevel level) {
   switch (level) {
     case LogLevel::kDebug:
       return "DEBUG";
@@ -47,7 +48,7 @@ std::string_view LogLevelName(LogLevel level) {
   return "INFO";
 }
 
-std::string_view SecurityEventText(SecurityEvent event) {
+absl::string_view SecurityEventText(SecurityEvent event) {
   switch (event) {
     case SecurityEvent::kBannedIp:
       return "Rejected banned IP";
@@ -119,31 +120,31 @@ void Logger::SetStreamForTest(std::FILE* stream) {
   owns_out_ = false;
 }
 
-void Logger::Log(LogLevel level, std::string_view category,
-                 std::string_view message) {
+void Logger::Log(LogLevel level, absl::string_view category,
+                 absl::string_view message) {
   absl::MutexLock lock(&mu_);
   if (level < level_) return;
   WriteLocked(level, category, message);
 }
 
-void Logger::WriteLocked(LogLevel level, std::string_view category,
-                         std::string_view message) {
-  std::string line = absl::StrCat(FormatStamp(clock_.WallNow()), " ",
-                                  LogLevelName(level), " [", category, "] ",
-                                  message, "\n");
+void Logger::WriteLocked(LogLevel level, absl::string_view category,
+                         absl::string_view message) {
+  std::string line =
+      absl::StrCat(FormatStamp(clock_.WallNow()), " ", LogLevelName(level),
+                   " [", category, "] ", message, "\n");
   std::fwrite(line.data(), 1, line.size(), out_);
   std::fflush(out_);
 }
 
-void Logger::SummariseLocked(SecurityEvent event, std::string_view ip,
+void Logger::SummariseLocked(SecurityEvent event, absl::string_view ip,
                              int64_t suppressed) {
   WriteLocked(LogLevel::kWarn, "security",
-              absl::StrCat(SecurityEventText(event), ": ", ip, " (",
-                           suppressed, " more in the last minute suppressed)"));
+              absl::StrCat(SecurityEventText(event), ": ", ip, " (", suppressed,
+                           " more in the last minute suppressed)"));
 }
 
-void Logger::Security(SecurityEvent event, std::string_view ip,
-                      std::string_view details) {
+void Logger::Security(SecurityEvent event, absl::string_view ip,
+                      absl::string_view details) {
   absl::MutexLock lock(&mu_);
   if (LogLevel::kWarn < level_) return;
   const absl::Time now = clock_.Now();
@@ -151,8 +152,9 @@ void Logger::Security(SecurityEvent event, std::string_view ip,
   auto it = bursts_.find(key);
   if (it == bursts_.end()) {
     if (bursts_.size() >= max_tracked_) {
-      // The table is full: print summaries of ended windows and drop them; if none has ended,
-      // drop everything rather than grow (the flood is then printed again, up to the burst).
+      // The table is full: print summaries of ended windows and drop them; if
+      // none has ended, drop everything rather than grow (the flood is then
+      // printed again, up to the burst).
       FlushSummariesLocked(now);
       if (bursts_.size() >= max_tracked_) bursts_.clear();
     }
@@ -185,7 +187,7 @@ void Logger::FlushSummariesLocked(absl::Time now) {
     if (now - current->second.window_start < kBurstWindow) continue;
     if (current->second.suppressed > 0) {
       SummariseLocked(static_cast<SecurityEvent>(current->first[0]),
-                      std::string_view(current->first).substr(1),
+                      absl::string_view(current->first).substr(1),
                       current->second.suppressed);
     }
     bursts_.erase(current);

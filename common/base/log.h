@@ -1,18 +1,19 @@
-// Logger: one line per event, "2026-11-22T01:23:45.678Z WARN [category] message", to stdout or
-// a file, flushed per line so nothing is lost on a crash. Security events use fixed texts that
-// end in the peer IP and are limited to `burst` lines per IP and event per minute, then
-// summarised in one line. Thread-safe.
+// Logger: one line per event, "2026-11-22T01:23:45.678Z WARN [category]
+// message", to stdout or a file, flushed per line so nothing is lost on a
+// crash. Security events use fixed texts that end in the peer IP and are
+// limited to `burst` lines per IP and event per minute, then summarised in one
+// line. Thread-safe.
 #ifndef MUWARDEN_COMMON_BASE_LOG_H_
 #define MUWARDEN_COMMON_BASE_LOG_H_
 
 #include <cstdint>
 #include <cstdio>
 #include <string>
-#include <string_view>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/base/clock.h"
@@ -22,8 +23,8 @@ namespace muwarden {
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 // Parses "debug|info|warn|error".
-absl::Status ParseLogLevel(std::string_view text, LogLevel* out);
-std::string_view LogLevelName(LogLevel level);
+absl::Status ParseLogLevel(absl::string_view text, LogLevel* out);
+absl::string_view LogLevelName(LogLevel level);
 
 enum class SecurityEvent : uint8_t {
   kBannedIp,
@@ -41,19 +42,21 @@ enum class SecurityEvent : uint8_t {
   kCount,
 };
 
-// The fixed text before ": <ip>" (SPEC section 7); fail2ban filters depend on these.
-std::string_view SecurityEventText(SecurityEvent event);
+// The fixed text before ": <ip>" (SPEC section 7); fail2ban filters depend on
+// these.
+absl::string_view SecurityEventText(SecurityEvent event);
 
 struct LogConfig {
   std::string file;  // empty = stdout
   LogLevel level = LogLevel::kInfo;
-  int security_burst = 10;            // lines per IP and event per minute
-  size_t max_tracked = 65536;         // cap of the burst table
+  int security_burst = 10;     // lines per IP and event per minute
+  size_t max_tracked = 65536;  // cap of the burst table
 };
 
 class Logger {
  public:
-  // The process-wide logger; writes to stdout at info until Configure() is called.
+  // The process-wide logger; writes to stdout at info until Configure() is
+  // called.
   static Logger& Get();
 
   explicit Logger(Clock& clock = Clock::Real());
@@ -64,10 +67,12 @@ class Logger {
   // Opens the file (append) if one is named. On error the previous sink stays.
   absl::Status Configure(const LogConfig& config);
 
-  void Log(LogLevel level, std::string_view category, std::string_view message);
-  // "<event text>: <ip>" plus " (<details>)" when details is not empty, at WARN in [security].
-  void Security(SecurityEvent event, std::string_view ip,
-                std::string_view details = {});
+  void Log(LogLevel level, absl::string_view category,
+           absl::string_view message);
+  // "<event text>: <ip>" plus " (<details>)" when details is not empty, at WARN
+  // in [security].
+  void Security(SecurityEvent event, absl::string_view ip,
+                absl::string_view details = {});
   // Prints the summaries of burst windows that have ended; call now and then.
   void FlushSummaries();
 
@@ -80,10 +85,11 @@ class Logger {
     int printed = 0;
     int64_t suppressed = 0;
   };
-  void WriteLocked(LogLevel level, std::string_view category,
-                   std::string_view message) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WriteLocked(LogLevel level, absl::string_view category,
+                   absl::string_view message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlushSummariesLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SummariseLocked(SecurityEvent event, std::string_view ip,
+  void SummariseLocked(SecurityEvent event, absl::string_view ip,
                        int64_t suppressed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock& clock_;
@@ -97,16 +103,16 @@ class Logger {
   absl::flat_hash_map<std::string, BurstState> bursts_ ABSL_GUARDED_BY(mu_);
 };
 
-inline void LogDebug(std::string_view category, std::string_view message) {
+inline void LogDebug(absl::string_view category, absl::string_view message) {
   Logger::Get().Log(LogLevel::kDebug, category, message);
 }
-inline void LogInfo(std::string_view category, std::string_view message) {
+inline void LogInfo(absl::string_view category, absl::string_view message) {
   Logger::Get().Log(LogLevel::kInfo, category, message);
 }
-inline void LogWarn(std::string_view category, std::string_view message) {
+inline void LogWarn(absl::string_view category, absl::string_view message) {
   Logger::Get().Log(LogLevel::kWarn, category, message);
 }
-inline void LogError(std::string_view category, std::string_view message) {
+inline void LogError(absl::string_view category, absl::string_view message) {
   Logger::Get().Log(LogLevel::kError, category, message);
 }
 
