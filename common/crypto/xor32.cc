@@ -21,7 +21,8 @@ void Xor32Encrypt(absl::Span<uint8_t> packet) {
   if (header == 0) return;
   // Ascending: each byte chains on its already-encrypted predecessor.
   for (size_t i = header + 1; i < packet.size(); ++i) {
-    packet[i] ^= packet[i - 1] ^ kXor32Key[i % kXor32Key.size()];
+    packet[i] = static_cast<uint8_t>(packet[i] ^ packet[i - 1] ^
+                                     kXor32Key[i % kXor32Key.size()]);
   }
 }
 
@@ -29,9 +30,14 @@ void Xor32Decrypt(absl::Span<uint8_t> packet) {
   if (packet.empty()) return;
   const size_t header = PacketHeaderSize(packet[0]);
   if (header == 0) return;
-  // Descending, so that packet[i - 1] is still the ciphertext byte.
-  for (size_t i = packet.size(); i > header + 1; --i) {
-    packet[i - 1] ^= packet[i - 2] ^ kXor32Key[(i - 1) % kXor32Key.size()];
+  // Each byte chains on its predecessor's ciphertext, kept aside before it is
+  // overwritten (the same as walking backwards, with no carried dependency).
+  uint8_t previous = packet.size() > header ? packet[header] : 0;
+  for (size_t i = header + 1; i < packet.size(); ++i) {
+    const uint8_t cipher = packet[i];
+    packet[i] = static_cast<uint8_t>(cipher ^ previous ^
+                                     kXor32Key[i % kXor32Key.size()]);
+    previous = cipher;
   }
 }
 
