@@ -1,0 +1,292 @@
+#include "common/runtime/connection.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "common/base/log.h"
+
+namespace muwarden::runtime {
+
+ConnectionRunner::ConnectionRunner(net::UniqueFd fd, guard::IpAddress peer,
+                                   absl::Time accepted_at,
+                                   const ConnectionConfig& config, Arena& arena,
+                                   Clock& clock, WorkerCounters& counters,
+                                   uint64_t id)
+    : fd_(std::move(fd)),
+      peer_(peer),
+      peer_ip_(peer.ToString()),
+      accepted_at_(accepted_at),
+      config_(config),
+      arena_(arena),
+      clock_(clock),
+      counters_(counters),
+      id_(id),
+      raw_window_(config.raw_packets) {}
+
+ConnectionRunner::~ConnectionRunner() {
+  if (outbound_) outbound_->Close();
+}
+
+absl::Status ConnectionRunner::Send(absl::Span<const uint8_t> packet) {
+  if (!send_error_.ok()) return send_error_;
+  absl::Status status = net::SendAll(
+      fd_.get(), packet, clock_.Now() + config_.write_timeout, clock_);
+  if (!status.ok()) send_error_ = status;
+  return status;
+}
+
+void ConnectionRunner::CompleteHandshake() {
+  if (handshake_complete_) return;
+  handshake_complete_ = true;
+  assembler_->SetMaxFrameSize(config_.max_frame_size);
+  last_frame_at_ = clock_.Now();
+  counters_.handshakes_completed.fetch_add(1, std::memory_order_relaxed);
+}
+
+std::shared_ptr<OutboundQueue> ConnectionRunner::Outbound() {
+  if (!outbound_) {
+    outbound_ = std::make_shared<OutboundQueue>(config_.outbound, clock_);
+  }
+  return outbound_;
+}
+
+CloseReason ConnectionRunner::Run(Session& session) {
+  counters_.connections_active.fetch_add(1, std::memory_order_relaxed);
+  CloseReason reason = Loop(session);
+  session.OnClose(*this);
+  if (outbound_) outbound_->Close();
+  counters_.connections_active.fetch_sub(1, std::memory_order_relaxed);
+  // The caller's close() follows; a reset here would lose the last answer on
+  // the way out.
+  ::shutdown(fd_.get(), SHUT_RDWR);
+  fd_.Reset();
+  return reason;
+}
+
+absl::optional<CloseReason> ConnectionRunner::MapSessionStatus(
+    const absl::Status& status) {
+  if (status.ok()) {
+    if (!send_error_.ok()) {
+      if (absl::IsDeadlineExceeded(send_error_)) {
+        counters_.write_timeouts.fetch_add(1, std::memory_order_relaxed);
+        Logger::Get().Security(SecurityEvent::kWriteTimeout, peer_ip_);
+        return CloseReason::kWriteTimeout;
+      }
+      return CloseReason::kIoError;
+    }
+    return absl::nullopt;
+  }
+  if (absl::IsDeadlineExceeded(status) || !send_error_.ok()) {
+    // The session gave up because a send failed: report the send, not the
+    // session.
+    if (absl::IsDeadlineExceeded(send_error_) ||
+        absl::IsDeadlineExceeded(status)) {
+      counters_.write_timeouts.fetch_add(1, std::memory_order_relaxed);
+      Logger::Get().Security(SecurityEvent::kWriteTimeout, peer_ip_);
+      return CloseReason::kWriteTimeout;
+    }
+    return CloseReason::kIoError;
+  }
+  switch (status.code()) {
+    case absl::StatusCode::kCancelled:
+      return CloseReason::kSessionClosed;
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kUnimplemented:
+      counters_.frames_rejected_malformed.fetch_add(1,
+                                                    std::memory_order_relaxed);
+      Logger::Get().Security(SecurityEvent::kMalformed, peer_ip_,
+                             status.message());
+      return CloseReason::kMalformed;
+    case absl::StatusCode::kResourceExhausted:
+      if (status.message() == "arena") {
+        counters_.arena_exhausted.fetch_add(1, std::memory_order_relaxed);
+        LogWarn("net", absl::StrCat("arena exhausted, closing: ", peer_ip_));
+        return CloseReason::kArenaExhausted;
+      }
+      LogInfo("net",
+              absl::StrCat("closing ", peer_ip_, ": ", status.message()));
+      return CloseReason::kSessionClosed;
+    case absl::StatusCode::kPermissionDenied:
+      return CloseReason::kSessionClosed;
+    default:
+      counters_.handler_errors.fetch_add(1, std::memory_order_relaxed);
+      LogError("net", absl::StrCat("handler error for ", peer_ip_, ": ",
+                                   status.ToString()));
+      return CloseReason::kSessionError;
+  }
+}
+
+absl::optional<CloseReason> ConnectionRunner::DrainFrames(Session& session,
+                                                          absl::Time now) {
+  while (true) {
+    auto next = assembler_->Next();
+    if (!next.ok()) {
+      if (protocol::IsOversize(next.status())) {
+        counters_.frames_rejected_oversize.fetch_add(1,
+                                                     std::memory_order_relaxed);
+        Logger::Get().Security(SecurityEvent::kOversize, peer_ip_,
+                               next.status().message());
+        return CloseReason::kOversize;
+      }
+      counters_.frames_rejected_malformed.fetch_add(1,
+                                                    std::memory_order_relaxed);
+      Logger::Get().Security(SecurityEvent::kMalformed, peer_ip_,
+                             next.status().message());
+      return CloseReason::kMalformed;
+    }
+    if (!next->has_value()) return absl::nullopt;
+    const protocol::Frame& frame = **next;
+    // Layer 3: every frame counts, whatever it is; the window is exact.
+    if (!raw_window_.TryAcquire(now)) {
+      counters_.packet_rate_exceeded.fetch_add(1, std::memory_order_relaxed);
+      Logger::Get().Security(SecurityEvent::kPacketRate, peer_ip_);
+      return CloseReason::kPacketRate;
+    }
+    if (!handshake_complete_) {
+      if (++packets_before_handshake_ > config_.handshake.max_packets) {
+        counters_.packet_rate_exceeded.fetch_add(1, std::memory_order_relaxed);
+        Logger::Get().Security(SecurityEvent::kPacketRate, peer_ip_,
+                               "before handshake");
+        return CloseReason::kPacketRate;
+      }
+      if (!session.AllowedBeforeHandshake(frame)) {
+        counters_.frames_rejected_malformed.fetch_add(
+            1, std::memory_order_relaxed);
+        Logger::Get().Security(
+            SecurityEvent::kMalformed, peer_ip_,
+            absl::StrCat("opcode 0x",
+                         absl::Hex(frame.bytes[frame.header.header_size],
+                                   absl::kZeroPad2),
+                         " before handshake"));
+        return CloseReason::kMalformed;
+      }
+    }
+    last_frame_at_ = now;
+    counters_.frames_handled.fetch_add(1, std::memory_order_relaxed);
+    if (auto reason = MapSessionStatus(session.OnFrame(*this, frame))) {
+      return reason;
+    }
+    // Bytes left over after this frame arrived in the same read: their packet
+    // starts now.
+    packet_started_at_ = now;
+  }
+}
+
+absl::optional<CloseReason> ConnectionRunner::FlushOutbound() {
+  if (outbound_->kicked()) {
+    counters_.kicked.fetch_add(1, std::memory_order_relaxed);
+    return CloseReason::kKicked;
+  }
+  for (const auto& message : outbound_->TakeAll()) {
+    Send(message).IgnoreError();  // the error is kept in send_error_
+    if (auto reason = MapSessionStatus(absl::OkStatus())) return reason;
+  }
+  return absl::nullopt;
+}
+
+CloseReason ConnectionRunner::Loop(Session& session) {
+  const size_t buffer_size =
+      std::max(config_.max_frame_size, config_.handshake.max_frame_size);
+  absl::Span<uint8_t> buffer = arena_.Allocate(buffer_size);
+  if (buffer.empty()) {
+    counters_.arena_exhausted.fetch_add(1, std::memory_order_relaxed);
+    LogWarn("net",
+            absl::StrCat("arena too small for the frame buffer: ", peer_ip_));
+    return CloseReason::kArenaExhausted;
+  }
+  assembler_ = std::make_unique<protocol::FrameAssembler>(
+      buffer,
+      std::min(config_.handshake.max_frame_size, config_.max_frame_size));
+  if (auto reason = MapSessionStatus(session.OnOpen(*this))) return *reason;
+
+  const absl::Time handshake_deadline =
+      accepted_at_ + config_.handshake.timeout;
+  while (true) {
+    const absl::Time now = clock_.Now();
+    // The nearest deadline decides how long poll may sleep; bytes never extend
+    // any of them.
+    absl::Time deadline = absl::InfiniteFuture();
+    CloseReason on_expiry = CloseReason::kReadTimeout;
+    if (!handshake_complete_) {
+      deadline = handshake_deadline;
+      on_expiry = CloseReason::kHandshakeTimeout;
+    }
+    const absl::Time read_deadline =
+        assembler_->HasPartial() ? packet_started_at_ + config_.read_timeout
+        : handshake_complete_    ? last_frame_at_ + config_.read_timeout
+                                 : absl::InfiniteFuture();
+    if (read_deadline < deadline) {
+      deadline = read_deadline;
+      on_expiry = CloseReason::kReadTimeout;
+    }
+    if (outbound_) {
+      if (auto since = outbound_->full_since();
+          since.has_value() && *since + config_.write_timeout < deadline) {
+        deadline = *since + config_.write_timeout;
+        on_expiry = CloseReason::kWriteTimeout;
+      }
+    }
+    if (now >= deadline) {
+      switch (on_expiry) {
+        case CloseReason::kHandshakeTimeout:
+          counters_.handshake_timeouts.fetch_add(1, std::memory_order_relaxed);
+          Logger::Get().Security(SecurityEvent::kHandshakeTimeout, peer_ip_);
+          break;
+        case CloseReason::kWriteTimeout:
+          counters_.write_timeouts.fetch_add(1, std::memory_order_relaxed);
+          Logger::Get().Security(SecurityEvent::kWriteTimeout, peer_ip_,
+                                 "outbound queue full");
+          break;
+        default:
+          counters_.read_timeouts.fetch_add(1, std::memory_order_relaxed);
+          Logger::Get().Security(
+              SecurityEvent::kReadTimeout, peer_ip_,
+              assembler_->HasPartial() ? "incomplete packet" : "silent");
+          break;
+      }
+      return on_expiry;
+    }
+    pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {-1, POLLIN, 0}};
+    nfds_t count = 1;
+    if (outbound_ && outbound_->wake_fd() >= 0) {
+      fds[1].fd = outbound_->wake_fd();
+      count = 2;
+    }
+    int rc = ::poll(fds, count, net::PollTimeoutMs(now, deadline));
+    if (rc < 0) {
+      if (errno == EINTR) continue;
+      return CloseReason::kIoError;
+    }
+    if (rc == 0) continue;  // a deadline; checked at the top
+    if (count == 2 && (fds[1].revents & POLLIN)) {
+      if (auto reason = FlushOutbound()) return *reason;
+    }
+    if (fds[0].revents == 0) continue;
+    auto space = assembler_->WritableSpace();
+    if (space.empty()) {
+      // Cannot happen: frames never exceed the buffer and complete ones are
+      // drained below.
+      return CloseReason::kSessionError;
+    }
+    const bool was_partial = assembler_->HasPartial();
+    net::IoResult io = net::RecvSome(fd_.get(), space);
+    if (io.state == net::IoState::kWouldBlock) continue;
+    if (io.state != net::IoState::kOk) {
+      counters_.peer_closed.fetch_add(1, std::memory_order_relaxed);
+      return io.state == net::IoState::kClosed ? CloseReason::kPeerClosed
+                                               : CloseReason::kIoError;
+    }
+    const absl::Time received_at = clock_.Now();
+    if (!was_partial) packet_started_at_ = received_at;
+    assembler_->Commit(io.bytes);
+    if (auto reason = DrainFrames(session, received_at)) return *reason;
+  }
+}
+
+}  // namespace muwarden::runtime

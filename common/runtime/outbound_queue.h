@@ -1,0 +1,72 @@
+// OutboundQueue: the bounded queue through which other threads (broadcasts,
+// kicks) send to one client. Push never blocks: when the queue is full the
+// message is dropped and the time the queue became full is kept, so the owner
+// can disconnect a client that does not drain it within write_timeout. The
+// owning worker waits on wake_fd() (an eventfd) and drains. Thread-safe.
+#ifndef MUWARDEN_COMMON_RUNTIME_OUTBOUND_QUEUE_H_
+#define MUWARDEN_COMMON_RUNTIME_OUTBOUND_QUEUE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "absl/types/optional.h"
+#include "absl/types/span.h"
+#include "common/base/clock.h"
+
+namespace muwarden::runtime {
+
+struct OutboundQueueConfig {
+  size_t max_messages = 256;
+  size_t max_bytes = 64 * 1024;
+};
+
+class OutboundQueue {
+ public:
+  OutboundQueue(const OutboundQueueConfig& config, Clock& clock);
+  ~OutboundQueue();
+  OutboundQueue(const OutboundQueue&) = delete;
+  OutboundQueue& operator=(const OutboundQueue&) = delete;
+
+  // False when dropped: the queue is full, closed, or the message is larger
+  // than max_bytes.
+  bool Push(absl::Span<const uint8_t> message);
+  // Asks the owner to close the connection (e.g. a second login of the same
+  // account).
+  void Kick();
+  // Refuses further pushes; called by the owner when the connection ends.
+  void Close();
+
+  // Owner side: takes every queued message (in order) and clears the wake
+  // signal.
+  std::deque<std::vector<uint8_t>> TakeAll();
+  bool kicked() const;
+  // Since when pushes have been failing for lack of room; nullopt when there
+  // was room.
+  absl::optional<absl::Time> full_since() const;
+  int wake_fd() const { return wake_fd_; }
+
+  uint64_t dropped() const;
+
+ private:
+  void Wake();
+
+  const OutboundQueueConfig config_;
+  Clock& clock_;
+  int wake_fd_ = -1;
+  mutable absl::Mutex mu_;
+  std::deque<std::vector<uint8_t>> queue_ ABSL_GUARDED_BY(mu_);
+  size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  bool kicked_ ABSL_GUARDED_BY(mu_) = false;
+  absl::optional<absl::Time> full_since_ ABSL_GUARDED_BY(mu_);
+  uint64_t dropped_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace muwarden::runtime
+
+#endif  // MUWARDEN_COMMON_RUNTIME_OUTBOUND_QUEUE_H_

@@ -1,0 +1,359 @@
+#include "common/runtime/server.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "common/base/log.h"
+#include "common/config/settings.h"
+
+namespace muwarden::runtime {
+namespace {
+
+// Accepts handled per wake-up before the stop pipe and summaries are looked at
+// again.
+constexpr int kAcceptBatch = 256;
+// How long the accept loop waits before retrying when the kernel is out of
+// memory or the spare descriptor could not be had back, so it never spins.
+constexpr absl::Duration kAcceptBackoff = absl::Milliseconds(50);
+
+// A refused socket gets a reset: no FIN handshake, no TIME_WAIT on our side
+// under a flood.
+void CloseWithReset(net::UniqueFd fd) {
+  linger lg{1, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  fd.Reset();
+}
+
+SecurityEvent EventFor(guard::RejectReason reason) {
+  switch (reason) {
+    case guard::RejectReason::kBanned:
+      return SecurityEvent::kBannedIp;
+    case guard::RejectReason::kConnRate:
+    case guard::RejectReason::kFloodAutoban:
+      return SecurityEvent::kConnRate;
+    case guard::RejectReason::kMulticlient:
+      return SecurityEvent::kMulticlient;
+    default:
+      return SecurityEvent::kServerFull;
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<ServerConfig> ServerConfigFromSettings(
+    const config::ServerSettings& s, const HandshakeConfig& handshake) {
+  ServerConfig c;
+  c.name = s.server.name;
+  c.bind = s.server.bind;
+  c.port = s.server.port;
+  c.pool.stack_bytes = static_cast<size_t>(s.server.worker_stack_kib) * 1024;
+  c.pool.arena_bytes = static_cast<size_t>(s.server.arena_kib) * 1024;
+  c.pool.max_workers = static_cast<size_t>(s.server.max_clients);
+  c.connection.read_timeout = s.server.read_timeout;
+  c.connection.write_timeout = s.server.write_timeout;
+  c.connection.max_frame_size = static_cast<size_t>(s.server.max_packet_size);
+  c.connection.raw_packets = {s.ratelimit.raw_pkt_rate_limit,
+                              s.ratelimit.raw_pkt_rate_window};
+  c.connection.handshake = handshake;
+  c.connection.handshake.timeout = s.server.handshake_timeout;
+  c.connection.handshake.max_frame_size =
+      std::min(handshake.max_frame_size, c.connection.max_frame_size);
+  c.guard.conn_rate_limit = s.ratelimit.conn_rate_limit;
+  c.guard.conn_rate_window = s.ratelimit.conn_rate_window;
+  c.guard.flood_autoban = s.ratelimit.conn_flood_autoban;
+  c.guard.flood_ban_threshold = s.ratelimit.flood_ban_threshold;
+  c.guard.flood_ban_duration = s.ratelimit.flood_ban_duration;
+  c.guard.multiclient_limit = s.server.multiclient_limit;
+  c.guard.max_clients = s.server.max_clients;
+  c.guard.max_tracked_ips = static_cast<size_t>(s.server.max_tracked_ips);
+  auto allow = guard::CidrSet::Parse(s.security.allowlist);
+  if (!allow.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("security.allowlist: ", allow.status().message()));
+  }
+  c.guard.allowlist = *std::move(allow);
+  c.bans.path = s.security.ban_file;
+  return c;
+}
+
+Server::Server(ServerConfig config, SessionFactory factory, Clock& clock)
+    : config_(std::move(config)),
+      factory_(std::move(factory)),
+      clock_(clock),
+      guard_(config_.guard, clock),
+      bans_(config_.bans, clock),
+      pool_(config_.pool) {}
+
+Server::~Server() { Stop(); }
+
+absl::Status Server::Start() {
+  auto loaded = bans_.Load();
+  if (!loaded.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "ban file ", config_.bans.path, ": ", loaded.status().message()));
+  }
+  for (const auto& w : loaded->warnings) {
+    LogWarn("bans", absl::StrCat(config_.bans.path, ":", w.line_number,
+                                 ": skipped: ", w.why));
+  }
+  if (!config_.bans.path.empty()) {
+    LogInfo("bans", absl::StrCat("loaded ", loaded->entries, " entries from ",
+                                 config_.bans.path));
+  }
+  auto fd = net::Listen(config_.bind, config_.port, config_.backlog);
+  if (!fd.ok()) return fd.status();
+  listen_fd_ = *std::move(fd);
+  port_ = net::LocalPort(listen_fd_.get());
+  reserve_fd_.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (::pipe2(stop_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+  }
+  started_ = true;
+  ban_thread_ = std::thread([this] { BanWriterLoop(); });
+  accept_thread_ = std::thread([this] { AcceptLoop(); });
+  return absl::OkStatus();
+}
+
+void Server::Stop() {
+  if (!started_ || stopping_.exchange(true)) return;
+  char byte = 1;
+  ssize_t rc = ::write(stop_pipe_[1], &byte, 1);
+  (void)rc;
+  if (accept_thread_.joinable()) accept_thread_.join();
+  listen_fd_.Reset();
+  {
+    absl::MutexLock lock(&live_mu_);
+    for (const auto& [id, fd] : live_fds_) ::shutdown(fd, SHUT_RDWR);
+  }
+  pool_.Shutdown();
+  {
+    absl::MutexLock lock(&ban_mu_);
+    ban_stop_ = true;
+  }
+  if (ban_thread_.joinable()) ban_thread_.join();
+  ::close(stop_pipe_[0]);
+  ::close(stop_pipe_[1]);
+}
+
+void Server::ReloadBans() {
+  auto loaded = bans_.Reload();
+  if (!loaded.ok()) {
+    LogError("bans", absl::StrCat("reload of ", config_.bans.path,
+                                  " failed, keeping the current list: ",
+                                  loaded.status().message()));
+    return;
+  }
+  for (const auto& w : loaded->warnings) {
+    LogWarn("bans", absl::StrCat(config_.bans.path, ":", w.line_number,
+                                 ": skipped: ", w.why));
+  }
+  LogInfo("bans", absl::StrCat("reloaded ", loaded->entries, " entries from ",
+                               config_.bans.path.empty() ? "(no ban file)"
+                                                         : config_.bans.path));
+}
+
+void Server::AcceptLoop() {
+  absl::Time next_flush = clock_.Now() + absl::Seconds(1);
+  absl::Time backoff_until = absl::InfinitePast();
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    const absl::Time now = clock_.Now();
+    const bool backing_off = now < backoff_until;
+    pollfd fds[2] = {{backing_off ? -1 : listen_fd_.get(), POLLIN, 0},
+                     {stop_pipe_[0], POLLIN, 0}};
+    const absl::Time wake =
+        backing_off ? std::min(backoff_until, next_flush) : next_flush;
+    int rc = ::poll(fds, 2, net::PollTimeoutMs(now, wake));
+    if (rc < 0 && errno != EINTR) {
+      LogError("net",
+               absl::StrCat("poll on the listener: ", std::strerror(errno)));
+      backoff_until = clock_.Now() + kAcceptBackoff;
+      continue;
+    }
+    if (clock_.Now() >= next_flush) {
+      Logger::Get().FlushSummaries();
+      next_flush = clock_.Now() + absl::Seconds(1);
+    }
+    if (fds[1].revents & POLLIN) break;
+    if (!(fds[0].revents & POLLIN)) continue;
+    for (int i = 0; i < kAcceptBatch; ++i) {
+      sockaddr_storage addr{};
+      socklen_t len = sizeof(addr);
+      int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr),
+                         &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd >= 0) {
+        Admit(net::UniqueFd(fd), addr, clock_.Now());
+        continue;
+      }
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      accept_errors_.fetch_add(1, std::memory_order_relaxed);
+      if (errno == EMFILE || errno == ENFILE) {
+        HandleFdExhaustion();
+        if (!reserve_fd_.valid()) backoff_until = clock_.Now() + kAcceptBackoff;
+        break;
+      }
+      // ENOBUFS, ENOMEM and the like: the kernel is short; wait a little, do
+      // not spin.
+      LogWarn("net", absl::StrCat("accept: ", std::strerror(errno)));
+      backoff_until = clock_.Now() + kAcceptBackoff;
+      break;
+    }
+  }
+}
+
+void Server::HandleFdExhaustion() {
+  fd_exhausted_.fetch_add(1, std::memory_order_relaxed);
+  if (!reserve_fd_.valid()) {
+    reserve_fd_.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    return;
+  }
+  // Give the spare descriptor up for a moment to take the pending connection
+  // off the queue and refuse it; otherwise the listener stays readable and the
+  // loop would spin.
+  reserve_fd_.Reset();
+  sockaddr_storage addr{};
+  socklen_t len = sizeof(addr);
+  int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd >= 0) {
+    guard_.CountRejected(guard::RejectReason::kServerFull);
+    Reject(guard::RejectReason::kServerFull, net::UniqueFd(fd),
+           net::IpToString(addr), "out of file descriptors");
+  }
+  reserve_fd_.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+}
+
+void Server::Reject(guard::RejectReason reason, net::UniqueFd fd,
+                    const std::string& ip, absl::string_view details) {
+  refused_.fetch_add(1, std::memory_order_relaxed);
+  CloseWithReset(std::move(fd));
+  Logger::Get().Security(EventFor(reason), ip, details);
+}
+
+void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr,
+                   absl::Time now) {
+  auto peer = guard::FromSockaddr(reinterpret_cast<const sockaddr*>(&addr));
+  if (!peer.ok()) {
+    CloseWithReset(std::move(fd));
+    return;
+  }
+  // Layer 1, cheapest first; one reject path.
+  if (bans_.Check(*peer).banned) {
+    guard_.CountRejected(guard::RejectReason::kBanned);
+    Reject(guard::RejectReason::kBanned, std::move(fd), peer->ToString());
+    return;
+  }
+  guard::AdmitResult result = guard_.Admit(*peer);
+  if (result.reason == guard::RejectReason::kFloodAutoban) {
+    const std::string ip = peer->ToString();
+    auto cidr = guard::ParseCidr(ip);
+    if (cidr.ok()) {
+      QueueBan({*cidr, result.ban_duration, ip, "flood autoban"});
+    }
+  }
+  if (!result.admitted()) {
+    Reject(result.reason, std::move(fd), peer->ToString(),
+           result.reason == guard::RejectReason::kTableFull
+               ? "per-IP table full"
+               : "");
+    return;
+  }
+  const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  const int raw_fd = fd.get();
+  {
+    absl::MutexLock lock(&live_mu_);
+    live_fds_[id] = raw_fd;
+  }
+  struct Handoff {
+    net::UniqueFd fd;
+    guard::IpAddress peer;
+    guard::AdmitTicket ticket;
+  };
+  auto handoff = std::make_shared<Handoff>(
+      Handoff{std::move(fd), *peer, std::move(result.ticket)});
+  bool submitted = pool_.Submit([this, handoff, now, id](Arena& arena) {
+    RunConnection(std::move(handoff->fd), handoff->peer, now,
+                  std::move(handoff->ticket), arena);
+    absl::MutexLock lock(&live_mu_);
+    live_fds_.erase(id);
+  });
+  if (!submitted) {
+    {
+      absl::MutexLock lock(&live_mu_);
+      live_fds_.erase(id);
+    }
+    counters_.worker_unavailable.fetch_add(1, std::memory_order_relaxed);
+    handoff->ticket.Release();
+    guard_.CountRejected(guard::RejectReason::kServerFull);
+    Reject(guard::RejectReason::kServerFull, std::move(handoff->fd),
+           peer->ToString(), "no worker thread available");
+  }
+}
+
+void Server::RunConnection(net::UniqueFd fd, guard::IpAddress peer,
+                           absl::Time accepted_at, guard::AdmitTicket ticket,
+                           Arena& arena) {
+  counters_.connections_served.fetch_add(1, std::memory_order_relaxed);
+  if (stopping_.load(std::memory_order_relaxed)) return;
+  ConnectionRunner runner(std::move(fd), peer, accepted_at, config_.connection,
+                          arena, clock_, counters_,
+                          next_id_.fetch_add(1, std::memory_order_relaxed));
+  std::unique_ptr<Session> session = factory_(runner);
+  runner.Run(*session);
+  session.reset();
+  // `ticket` is released when this returns: after the socket is closed, on
+  // every path.
+  (void)ticket;
+}
+
+void Server::QueueBan(PendingBan ban) {
+  absl::MutexLock lock(&ban_mu_);
+  if (!pending_ips_.insert(ban.ip).second) return;
+  pending_bans_.push_back(std::move(ban));
+}
+
+void Server::BanWriterLoop() {
+  while (true) {
+    std::deque<PendingBan> batch;
+    {
+      absl::MutexLock lock(&ban_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ban_mu_) {
+        return ban_stop_ || !pending_bans_.empty();
+      };
+      ban_mu_.Await(absl::Condition(&ready));
+      if (pending_bans_.empty() && ban_stop_) return;
+      batch.swap(pending_bans_);
+    }
+    for (PendingBan& ban : batch) {
+      std::optional<absl::Time> until;
+      if (ban.duration > absl::ZeroDuration() &&
+          ban.duration != absl::InfiniteDuration()) {
+        until = clock_.WallNow() + ban.duration;
+      }
+      absl::Status status = bans_.Add(ban.cidr, until, ban.reason);
+      // SPEC: the ban is on disk before its line is printed.
+      if (!status.ok()) {
+        LogError("bans", absl::StrCat("autoban of ", ban.ip,
+                                      " applies in memory but is not durable: ",
+                                      status.message()));
+      }
+      Logger::Get().Security(
+          SecurityEvent::kAutoban, ban.ip,
+          until.has_value()
+              ? absl::StrCat("until ",
+                             absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *until,
+                                              absl::UTCTimeZone()))
+              : std::string("permanent"));
+      absl::MutexLock lock(&ban_mu_);
+      pending_ips_.erase(ban.ip);
+    }
+  }
+}
+
+}  // namespace muwarden::runtime

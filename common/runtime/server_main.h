@@ -1,0 +1,28 @@
+// ServerMain: what both binaries do after their settings are loaded: configure
+// the logger, block signals for every thread, start the Server, then wait in
+// the main thread for SIGHUP (reload bans) and SIGINT/SIGTERM (stop accepting,
+// close clients, exit 0). Called once from main(); not reentrant.
+#ifndef MUWARDEN_COMMON_RUNTIME_SERVER_MAIN_H_
+#define MUWARDEN_COMMON_RUNTIME_SERVER_MAIN_H_
+
+#include "common/config/settings.h"
+#include "common/runtime/server.h"
+
+namespace muwarden::runtime {
+
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (inherited by every
+// thread started afterwards) and ignores SIGPIPE. Call before any thread is
+// created.
+void BlockServerSignals();
+
+// Applies [log] and [security] log_burst to the process logger. False (with a
+// message on stderr) when the log file cannot be opened.
+bool ConfigureLogging(const config::ServerSettings& settings);
+
+// Runs `server` until SIGINT/SIGTERM; returns the exit code (0 clean, 1 runtime
+// failure).
+int RunUntilSignalled(const config::ServerSettings& settings, Server& server);
+
+}  // namespace muwarden::runtime
+
+#endif  // MUWARDEN_COMMON_RUNTIME_SERVER_MAIN_H_

@@ -1,0 +1,35 @@
+// ConnectSession: the runtime Session of the ConnectServer. Sends the hello on
+// accept, answers requests through ConnectHandler, and completes the handshake
+// at the first valid request. Per connection; not thread-safe.
+#ifndef MUWARDEN_SERVER_CONNECT_CONNECT_SESSION_H_
+#define MUWARDEN_SERVER_CONNECT_CONNECT_SESSION_H_
+
+#include <vector>
+
+#include "common/config/settings.h"
+#include "common/runtime/session.h"
+#include "server/connect/connect_handler.h"
+
+namespace muwarden::connect {
+
+// The ConnectServer's Layer-2 rules: its legitimate requests are at most 6
+// bytes, and the handshake is the first of them.
+runtime::HandshakeConfig ConnectHandshake();
+
+class ConnectSession final : public runtime::Session {
+ public:
+  explicit ConnectSession(const std::vector<config::GameServerEntry>& servers)
+      : handler_(servers) {}
+
+  absl::Status OnOpen(runtime::Connection& conn) override;
+  bool AllowedBeforeHandshake(const protocol::Frame& frame) const override;
+  absl::Status OnFrame(runtime::Connection& conn,
+                       const protocol::Frame& frame) override;
+
+ private:
+  ConnectHandler handler_;
+};
+
+}  // namespace muwarden::connect
+
+#endif  // MUWARDEN_SERVER_CONNECT_CONNECT_SESSION_H_
