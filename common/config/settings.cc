@@ -223,7 +223,7 @@ std::vector<KeySpec> BuildKeys(ServerKind kind) {
       "listen address, IPv4 or IPv6 (0.0.0.0, ::, 127.0.0.1)", CheckAddress));
   k.push_back(IntKey(
       "server", "port", 1, 65535,
-      [](ServerSettings& s) -> int& { return s.server.port; }, "TCP port"));
+      [](ServerSettings& s) -> int& { return s.server.port; }, "TCP port; 0 = any free port (the log says which)"));
   k.push_back(IntKey(
       "server", "max_clients", 1, 100000,
       [](ServerSettings& s) -> int& { return s.server.max_clients; },
