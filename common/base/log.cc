@@ -88,7 +88,7 @@ Logger& Logger::Get() {
 Logger::Logger(Clock& clock) : clock_(clock), out_(stdout) {}
 
 Logger::~Logger() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (owns_out_) std::fclose(out_);
 }
 
@@ -101,7 +101,7 @@ absl::Status Logger::Configure(const LogConfig& config) {
           "cannot open log file ", config.file, ": ", std::strerror(errno)));
     }
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (file != nullptr) {
     if (owns_out_) std::fclose(out_);
     out_ = file;
@@ -114,7 +114,7 @@ absl::Status Logger::Configure(const LogConfig& config) {
 }
 
 void Logger::SetStreamForTest(std::FILE* stream) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (owns_out_) std::fclose(out_);
   out_ = stream;
   owns_out_ = false;
@@ -122,7 +122,7 @@ void Logger::SetStreamForTest(std::FILE* stream) {
 
 void Logger::Log(LogLevel level, absl::string_view category,
                  absl::string_view message) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (level < level_) return;
   WriteLocked(level, category, message);
 }
@@ -145,7 +145,7 @@ void Logger::SummariseLocked(SecurityEvent event, absl::string_view ip,
 
 void Logger::Security(SecurityEvent event, absl::string_view ip,
                       absl::string_view details) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (LogLevel::kWarn < level_) return;
   const absl::Time now = clock_.Now();
   std::string key = absl::StrCat(std::string(1, static_cast<char>(event)), ip);
@@ -177,7 +177,7 @@ void Logger::Security(SecurityEvent event, absl::string_view ip,
 }
 
 void Logger::FlushSummaries() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   FlushSummariesLocked(clock_.Now());
 }
 

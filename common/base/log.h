@@ -14,9 +14,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/base/clock.h"
+#include "common/base/mutex.h"
 
 namespace muwarden {
 
@@ -93,7 +93,7 @@ class Logger {
                        int64_t suppressed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock& clock_;
-  absl::Mutex mu_;
+  Mutex mu_;
   std::FILE* out_ ABSL_GUARDED_BY(mu_);
   bool owns_out_ ABSL_GUARDED_BY(mu_) = false;
   LogLevel level_ ABSL_GUARDED_BY(mu_) = LogLevel::kInfo;

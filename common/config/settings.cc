@@ -222,7 +222,7 @@ std::vector<KeySpec> BuildKeys(ServerKind kind) {
       [](ServerSettings& s) -> std::string& { return s.server.bind; },
       "listen address, IPv4 or IPv6 (0.0.0.0, ::, 127.0.0.1)", CheckAddress));
   k.push_back(IntKey(
-      "server", "port", 1, 65535,
+      "server", "port", 0, 65535,
       [](ServerSettings& s) -> int& { return s.server.port; }, "TCP port; 0 = any free port (the log says which)"));
   k.push_back(IntKey(
       "server", "max_clients", 1, 100000,

@@ -25,7 +25,7 @@ void OutboundQueue::Wake() {
 
 bool OutboundQueue::Push(absl::Span<const uint8_t> message) {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (closed_) return false;
     if (queue_.size() >= config_.max_messages ||
         message.size() > config_.max_bytes - bytes_ ||
@@ -44,14 +44,14 @@ bool OutboundQueue::Push(absl::Span<const uint8_t> message) {
 
 void OutboundQueue::Kick() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     kicked_ = true;
   }
   Wake();
 }
 
 void OutboundQueue::Close() {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   closed_ = true;
   queue_.clear();
   bytes_ = 0;
@@ -63,7 +63,7 @@ std::deque<std::vector<uint8_t>> OutboundQueue::TakeAll() {
     ssize_t rc = ::read(wake_fd_, &value, sizeof(value));
     (void)rc;
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   std::deque<std::vector<uint8_t>> out;
   out.swap(queue_);
   bytes_ = 0;
@@ -72,17 +72,17 @@ std::deque<std::vector<uint8_t>> OutboundQueue::TakeAll() {
 }
 
 bool OutboundQueue::kicked() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return kicked_;
 }
 
 absl::optional<absl::Time> OutboundQueue::full_since() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return full_since_;
 }
 
 uint64_t OutboundQueue::dropped() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return dropped_;
 }
 

@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
 #include "absl/types/span.h"
 #include "common/base/clock.h"
+#include "common/base/mutex.h"
 
 namespace muwarden::runtime {
 
@@ -58,7 +58,7 @@ class OutboundQueue {
   const OutboundQueueConfig config_;
   Clock& clock_;
   int wake_fd_ = -1;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::deque<std::vector<uint8_t>> queue_ ABSL_GUARDED_BY(mu_);
   size_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

@@ -128,13 +128,14 @@ void Server::Stop() {
   if (accept_thread_.joinable()) accept_thread_.join();
   listen_fd_.Reset();
   {
-    absl::MutexLock lock(&live_mu_);
+    MutexLock lock(&live_mu_);
     for (const auto& [id, fd] : live_fds_) ::shutdown(fd, SHUT_RDWR);
   }
   pool_.Shutdown();
   {
-    absl::MutexLock lock(&ban_mu_);
+    MutexLock lock(&ban_mu_);
     ban_stop_ = true;
+    ban_cv_.Signal();
   }
   if (ban_thread_.joinable()) ban_thread_.join();
   ::close(stop_pipe_[0]);
@@ -267,7 +268,7 @@ void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr,
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   const int raw_fd = fd.get();
   {
-    absl::MutexLock lock(&live_mu_);
+    MutexLock lock(&live_mu_);
     live_fds_[id] = raw_fd;
   }
   struct Handoff {
@@ -280,12 +281,12 @@ void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr,
   bool submitted = pool_.Submit([this, handoff, now, id](Arena& arena) {
     RunConnection(std::move(handoff->fd), handoff->peer, now,
                   std::move(handoff->ticket), arena);
-    absl::MutexLock lock(&live_mu_);
+    MutexLock lock(&live_mu_);
     live_fds_.erase(id);
   });
   if (!submitted) {
     {
-      absl::MutexLock lock(&live_mu_);
+      MutexLock lock(&live_mu_);
       live_fds_.erase(id);
     }
     counters_.worker_unavailable.fetch_add(1, std::memory_order_relaxed);
@@ -313,20 +314,18 @@ void Server::RunConnection(net::UniqueFd fd, guard::IpAddress peer,
 }
 
 void Server::QueueBan(PendingBan ban) {
-  absl::MutexLock lock(&ban_mu_);
+  MutexLock lock(&ban_mu_);
   if (!pending_ips_.insert(ban.ip).second) return;
   pending_bans_.push_back(std::move(ban));
+  ban_cv_.Signal();
 }
 
 void Server::BanWriterLoop() {
   while (true) {
     std::deque<PendingBan> batch;
     {
-      absl::MutexLock lock(&ban_mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(ban_mu_) {
-        return ban_stop_ || !pending_bans_.empty();
-      };
-      ban_mu_.Await(absl::Condition(&ready));
+      MutexLock lock(&ban_mu_);
+      while (!ban_stop_ && pending_bans_.empty()) ban_cv_.Wait(&ban_mu_);
       if (pending_bans_.empty() && ban_stop_) return;
       batch.swap(pending_bans_);
     }
@@ -350,7 +349,7 @@ void Server::BanWriterLoop() {
                              absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *until,
                                               absl::UTCTimeZone()))
               : std::string("permanent"));
-      absl::MutexLock lock(&ban_mu_);
+      MutexLock lock(&ban_mu_);
       pending_ips_.erase(ban.ip);
     }
   }

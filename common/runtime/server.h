@@ -20,8 +20,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "common/base/clock.h"
+#include "common/base/mutex.h"
 #include "common/config/settings.h"
 #include "common/guard/ban_list.h"
 #include "common/guard/conn_guard.h"
@@ -119,15 +119,16 @@ class Server {
   std::atomic<uint64_t> fd_exhausted_{0};
   std::atomic<uint64_t> refused_{0};
 
-  absl::Mutex live_mu_;
+  Mutex live_mu_;
   absl::flat_hash_map<uint64_t, int> live_fds_ ABSL_GUARDED_BY(live_mu_);
 
-  absl::Mutex ban_mu_;
+  Mutex ban_mu_;
   std::deque<PendingBan> pending_bans_ ABSL_GUARDED_BY(ban_mu_);
   // Autobans queued but not yet durable, so a flood cannot queue the same IP
   // twice.
   absl::flat_hash_set<std::string> pending_ips_ ABSL_GUARDED_BY(ban_mu_);
   bool ban_stop_ ABSL_GUARDED_BY(ban_mu_) = false;
+  CondVar ban_cv_;
 };
 
 }  // namespace muwarden::runtime

@@ -11,7 +11,7 @@ struct WorkerPool::Worker {
   Job job;  // guarded by pool->mu_
   bool has_job = false;
   bool exit = false;
-  absl::CondVar cv;
+  CondVar cv;
 };
 
 WorkerPool::WorkerPool(const WorkerPoolConfig& config) : config_(config) {}
@@ -19,12 +19,12 @@ WorkerPool::WorkerPool(const WorkerPoolConfig& config) : config_(config) {}
 WorkerPool::~WorkerPool() { Shutdown(); }
 
 size_t WorkerPool::idle() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return idle_.size();
 }
 
 bool WorkerPool::Submit(Job job) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (stopping_) return false;
   if (!idle_.empty()) {
     Worker* w = idle_.back();
@@ -64,7 +64,7 @@ void WorkerPool::Run(Worker* w) {
   while (true) {
     Job job;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       while (!w->has_job && !w->exit) w->cv.Wait(&mu_);
       if (!w->has_job) return;  // exit requested and nothing left to run
       job = std::move(w->job);
@@ -75,7 +75,7 @@ void WorkerPool::Run(Worker* w) {
     job = nullptr;  // destroy what the job owned (socket, slots) before going
                     // idle
     arena.Reset();
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     busy_.fetch_sub(1, std::memory_order_relaxed);
     if (w->exit) return;
     idle_.push_back(w);
@@ -85,7 +85,7 @@ void WorkerPool::Run(Worker* w) {
 void WorkerPool::Shutdown() {
   std::vector<pthread_t> threads;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     if (stopping_ && all_.empty()) return;
     stopping_ = true;
     for (auto& w : all_) {
@@ -95,7 +95,7 @@ void WorkerPool::Shutdown() {
     }
   }
   for (pthread_t t : threads) pthread_join(t, nullptr);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   idle_.clear();
   all_.clear();
   threads_.store(0, std::memory_order_relaxed);

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/base/mutex.h"
 #include "common/runtime/arena.h"
 
 namespace muwarden::runtime {
@@ -53,7 +53,7 @@ class WorkerPool {
   void Run(Worker* worker);
 
   const WorkerPoolConfig config_;
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::vector<Worker*> idle_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<Worker>> all_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
