@@ -18,8 +18,9 @@ runtime::HandshakeConfig ConnectHandshake();
 
 class ConnectSession final : public runtime::Session {
  public:
-  explicit ConnectSession(const std::vector<config::GameServerEntry>& servers)
-      : handler_(servers) {}
+  explicit ConnectSession(const std::vector<config::GameServerEntry>& servers,
+                          ConnectLimits limits = {})
+      : handler_(servers, limits) {}
 
   absl::Status OnOpen(runtime::Connection& conn) override;
   bool AllowedBeforeHandshake(const protocol::Frame& frame) const override;

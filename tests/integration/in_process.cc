@@ -1,0 +1,43 @@
+#include "tests/integration/in_process.h"
+
+#include <signal.h>
+
+#include <cstdio>
+
+namespace muwarden::testing {
+
+bool InProcessConnectServer::Start(std::vector<std::string> sets,
+                                   connect::ConnectLimits limits,
+                                   const std::string& bind) {
+  ::signal(SIGPIPE, SIG_IGN);
+  sets.insert(sets.begin(), {"server.bind=" + bind, "server.port=0"});
+  config::SettingsErrors errors;
+  settings_ =
+      config::LoadSettings(config::ServerKind::kConnect, "", sets, errors);
+  if (!errors.empty()) {
+    for (const auto& m : errors.messages())
+      std::fprintf(stderr, "%s\n", m.c_str());
+    return false;
+  }
+  auto server_config =
+      runtime::ServerConfigFromSettings(settings_, connect::ConnectHandshake());
+  if (!server_config.ok()) return false;
+  limits_ = limits;
+  server_ = std::make_unique<runtime::Server>(
+      *std::move(server_config), [this](runtime::Connection&) {
+        return std::make_unique<connect::ConnectSession>(settings_.gameservers,
+                                                         limits_);
+      });
+  absl::Status status = server_->Start();
+  if (!status.ok()) {
+    std::fprintf(stderr, "start: %s\n", status.ToString().c_str());
+    return false;
+  }
+  return true;
+}
+
+void InProcessConnectServer::Stop() {
+  if (server_) server_->Stop();
+}
+
+}  // namespace muwarden::testing

@@ -1,0 +1,37 @@
+// An in-process server for integration tests that need the runtime's counters:
+// the real accept thread, worker pool and ConnectServer session on 127.0.0.1
+// port 0, with settings given as --set texts.
+#ifndef MUWARDEN_TESTS_INTEGRATION_IN_PROCESS_H_
+#define MUWARDEN_TESTS_INTEGRATION_IN_PROCESS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/config/command_line.h"
+#include "common/runtime/server.h"
+#include "server/connect/connect_session.h"
+
+namespace muwarden::testing {
+
+class InProcessConnectServer {
+ public:
+  // Starts on 127.0.0.1 (or `bind`) port 0; false with a message on failure.
+  bool Start(std::vector<std::string> sets, connect::ConnectLimits limits = {},
+             const std::string& bind = "127.0.0.1");
+  void Stop();
+  ~InProcessConnectServer() { Stop(); }
+
+  int port() const { return server_->port(); }
+  runtime::Server& server() { return *server_; }
+  const config::ServerSettings& settings() const { return settings_; }
+
+ private:
+  config::ServerSettings settings_;
+  connect::ConnectLimits limits_;
+  std::unique_ptr<runtime::Server> server_;
+};
+
+}  // namespace muwarden::testing
+
+#endif  // MUWARDEN_TESTS_INTEGRATION_IN_PROCESS_H_
