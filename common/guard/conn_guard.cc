@@ -1,0 +1,154 @@
+#include "common/guard/conn_guard.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+
+namespace muwarden::guard {
+namespace {
+
+SlidingWindowConfig AttemptWindow(const ConnGuardConfig& config) {
+  SlidingWindowConfig w;
+  w.limit = config.conn_rate_limit;
+  w.window = config.conn_rate_window;
+  return w;
+}
+
+// RecordAndCheck refuses once `limit` refusals precede the current one inside
+// the window, so limit = threshold - 1 fires on exactly the threshold-th.
+SlidingWindowConfig RefusalWindow(const ConnGuardConfig& config) {
+  SlidingWindowConfig w;
+  w.limit = std::max(config.flood_ban_threshold, 1) - 1;
+  w.window = config.conn_rate_window;
+  return w;
+}
+
+[[noreturn]] void Die(const char* message) {
+  std::fprintf(stderr, "ConnGuard: %s\n", message);
+  std::abort();
+}
+
+}  // namespace
+
+AdmitTicket::AdmitTicket(AdmitTicket&& other) noexcept
+    : guard_(std::exchange(other.guard_, nullptr)),
+      key_(other.key_),
+      per_ip_(other.per_ip_) {}
+
+AdmitTicket& AdmitTicket::operator=(AdmitTicket&& other) noexcept {
+  if (this != &other) {
+    Release();
+    guard_ = std::exchange(other.guard_, nullptr);
+    key_ = other.key_;
+    per_ip_ = other.per_ip_;
+  }
+  return *this;
+}
+
+void AdmitTicket::Release() {
+  if (ConnGuard* guard = std::exchange(guard_, nullptr)) {
+    guard->Release(key_, per_ip_);
+  }
+}
+
+ConnGuard::IpState::IpState(const ConnGuardConfig& config)
+    : attempts(AttemptWindow(config)), refusals(RefusalWindow(config)) {}
+
+ConnGuard::ConnGuard(const ConnGuardConfig& config, Clock& clock)
+    : config_(config),
+      clock_(clock),
+      table_(IpTableConfig{config.max_tracked_ips}) {}
+
+ConnGuard::~ConnGuard() {
+  MutexLock lock(&mu_);
+  if (active_ != 0) Die("destroyed while admit tickets are still held");
+}
+
+AdmitResult ConnGuard::Reject(RejectReason reason) {
+  rejected_[static_cast<size_t>(reason)].fetch_add(1,
+                                                   std::memory_order_relaxed);
+  AdmitResult result;
+  result.reason = reason;
+  return result;
+}
+
+void ConnGuard::CountRejected(RejectReason reason) {
+  if (reason == RejectReason::kNone) return;
+  rejected_[static_cast<size_t>(reason)].fetch_add(1,
+                                                   std::memory_order_relaxed);
+}
+
+AdmitResult ConnGuard::Admit(const IpAddress& ip) {
+  // The allowlist is immutable after construction: no lock needed.
+  const bool allowlisted = config_.allowlist.Contains(ip);
+  const IpKey key = KeyOf(ip);
+  AdmitResult result;
+  {
+    MutexLock lock(&mu_);
+    // Read under the lock so the windows only ever see times in order.
+    const absl::Time now = clock_.Now();
+    if (allowlisted) {
+      if (active_ >= config_.max_clients) {
+        return Reject(RejectReason::kServerFull);
+      }
+      ++active_;
+      result.ticket = AdmitTicket(this, key, /*per_ip=*/false);
+    } else {
+      IpState* state = table_.FindOrInsert(key, now, config_);
+      if (state == nullptr) return Reject(RejectReason::kTableFull);
+      if (!state->attempts.RecordAndCheck(now)) {
+        if (config_.flood_autoban && !state->refusals.RecordAndCheck(now)) {
+          // Start over so one burst yields one ban, not one per attempt.
+          state->refusals.Reset();
+          AdmitResult ban = Reject(RejectReason::kFloodAutoban);
+          ban.ban_duration = config_.flood_ban_duration <= absl::ZeroDuration()
+                                 ? absl::InfiniteDuration()
+                                 : config_.flood_ban_duration;
+          return ban;
+        }
+        return Reject(RejectReason::kConnRate);
+      }
+      if (state->active >= config_.multiclient_limit) {
+        return Reject(RejectReason::kMulticlient);
+      }
+      if (active_ >= config_.max_clients) {
+        return Reject(RejectReason::kServerFull);
+      }
+      ++state->active;
+      ++active_;
+      result.ticket = AdmitTicket(this, key, /*per_ip=*/true);
+    }
+  }
+  admitted_.fetch_add(1, std::memory_order_relaxed);
+  return result;
+}
+
+void ConnGuard::Release(const IpKey& key, bool per_ip) {
+  MutexLock lock(&mu_);
+  if (active_ <= 0) Die("released more slots than were taken");
+  --active_;
+  if (!per_ip) return;
+  IpState* state = table_.Find(key);
+  // An entry with live tickets is never evicted.
+  if (state == nullptr || state->active <= 0) Die("per-IP slot lost");
+  if (--state->active == 0) {
+    // Un-park it so it can be evicted again (IpTable's contract).
+    table_.Touch(key, clock_.Now());
+  }
+}
+
+ConnGuardCounters ConnGuard::Counters() const {
+  ConnGuardCounters c;
+  c.admitted = admitted_.load(std::memory_order_relaxed);
+  for (size_t i = 0; i < kRejectReasonCount; ++i) {
+    c.rejected[i] = rejected_[i].load(std::memory_order_relaxed);
+  }
+  MutexLock lock(&mu_);
+  c.active = active_;
+  c.tracked_ips = table_.size();
+  c.evictions = table_.evictions();
+  return c;
+}
+
+}  // namespace muwarden::guard
