@@ -1,0 +1,672 @@
+// load-tool: bounded load against a server on this machine, for the bench
+// script and the load smoke test. Modes: a connect flood from many 127.x source
+// addresses on T threads, holding K idle connections, a legitimate client's
+// connect->first-byte latency probe, and a packet flood over one connection.
+// Loopback only: any other target or source address is refused. Every mode
+// stops by itself after --duration and --count. Prints `key: value` lines.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/base/clock.h"
+
+namespace muwarden::load {
+namespace {
+
+// Hard bounds, whatever the flags say: a mistyped run still ends.
+constexpr double kMaxDurationS = 600;
+constexpr uint64_t kMaxCount = 100'000'000;
+constexpr int kMaxThreads = 256;
+constexpr int kMaxConnections = 1'000'000;
+constexpr uint32_t kMaxSources = 1u << 24;  // all of 127.0.0.0/8
+constexpr uint8_t kHello[] = {0xC1, 0x04, 0x00, 0x01};
+
+struct Options {
+  std::string mode;
+  std::string host = "127.0.0.1";
+  int port = 0;
+  uint32_t sources = 1;
+  std::string source_base;  // empty: a per-mode default, so modes run side by
+                            // side from disjoint addresses
+  int threads = 1;
+  double duration_s = 2;
+  uint64_t count = 1'000'000;
+  std::string expect = "none";
+  std::string close = "rst";
+  int connections = 100;
+  double hold_s = 1;
+  double interval_ms = 10;
+  std::string packet = "C1 04 F4 06";
+  int timeout_ms = 2000;
+};
+
+struct Target {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  int family = AF_INET;
+};
+
+// The target: an IPv4 address in 127.0.0.0/8, ::1 or "localhost".
+bool ParseLoopbackTarget(const std::string& host, int port, Target* target,
+                         std::string* why) {
+  const std::string h = host == "localhost" ? "127.0.0.1" : host;
+  in_addr v4{};
+  in6_addr v6{};
+  if (inet_pton(AF_INET, h.c_str(), &v4) == 1) {
+    if ((ntohl(v4.s_addr) >> 24) != 127) {
+      *why = "not a loopback address (127.0.0.0/8 or ::1): " + host;
+      return false;
+    }
+    auto* sin = reinterpret_cast<sockaddr_in*>(&target->addr);
+    sin->sin_family = AF_INET;
+    sin->sin_addr = v4;
+    sin->sin_port = htons(static_cast<uint16_t>(port));
+    target->len = sizeof(sockaddr_in);
+    target->family = AF_INET;
+    return true;
+  }
+  if (inet_pton(AF_INET6, h.c_str(), &v6) == 1) {
+    if (!IN6_IS_ADDR_LOOPBACK(&v6)) {
+      *why = "not a loopback address (127.0.0.0/8 or ::1): " + host;
+      return false;
+    }
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&target->addr);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_addr = v6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(port));
+    target->len = sizeof(sockaddr_in6);
+    target->family = AF_INET6;
+    return true;
+  }
+  *why = "not a numeric loopback address (127.0.0.0/8 or ::1): " + host;
+  return false;
+}
+
+// Source addresses base, base+1, ... (host byte order), all inside 127/8.
+// Empty with `why` set when they would leave it. An IPv6 target is dialled
+// from ::1 without binding.
+bool SourceAddresses(const Options& o, const Target& target,
+                     std::vector<uint32_t>* out, std::string* why) {
+  if (target.family == AF_INET6) {
+    if (o.sources != 1 || !o.source_base.empty()) {
+      *why = "source addresses are IPv4 only; an IPv6 target uses ::1";
+      return false;
+    }
+    out->assign(1, 0);
+    return true;
+  }
+  std::string base = o.source_base;
+  if (base.empty()) {
+    if (o.mode == "flood") base = "127.1.0.1";
+    if (o.mode == "hold") base = "127.2.0.1";
+    if (o.mode == "probe") base = "127.3.0.1";
+    if (o.mode == "packets") base = "127.4.0.1";
+  }
+  in_addr v4{};
+  if (inet_pton(AF_INET, base.c_str(), &v4) != 1) {
+    *why = "--source-base is not an IPv4 address: " + base;
+    return false;
+  }
+  const uint32_t first = ntohl(v4.s_addr);
+  const uint64_t last = static_cast<uint64_t>(first) + o.sources - 1;
+  if ((first >> 24) != 127 || (last >> 24) != 127) {
+    *why = "source addresses must stay inside 127.0.0.0/8";
+    return false;
+  }
+  out->clear();
+  for (uint32_t i = 0; i < o.sources; ++i) out->push_back(first + i);
+  return true;
+}
+
+bool ParseHex(const std::string& text, std::vector<uint8_t>* out) {
+  out->clear();
+  for (absl::string_view part :
+       absl::StrSplit(text, ' ', absl::SkipWhitespace())) {
+    if (part.size() != 2) return false;
+    int value = 0;
+    if (!absl::SimpleHexAtoi(part, &value)) return false;
+    out->push_back(static_cast<uint8_t>(value));
+  }
+  return !out->empty();
+}
+
+timeval ToTimeval(int ms) {
+  timeval tv{};
+  tv.tv_sec = ms / 1000;
+  tv.tv_usec = (ms % 1000) * 1000;
+  return tv;
+}
+
+// Connects from `source` (host order; 0 = no bind) with connect and read
+// timeouts. The fd, or -1 with *err = errno.
+int Dial(const Target& target, uint32_t source, int timeout_ms, int* err) {
+  int fd = socket(target.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *err = errno;
+    return -1;
+  }
+  const timeval tv = ToTimeval(timeout_ms);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if (source != 0) {
+    // The port is picked at connect() from the full 4-tuple, so each source
+    // address has the whole ephemeral range for this target.
+    int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    src.sin_addr.s_addr = htonl(source);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof(src)) != 0) {
+      *err = errno;
+      close(fd);
+      return -1;
+    }
+  }
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&target.addr),
+              target.len) != 0) {
+    *err = errno;
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void CloseSocket(int fd, bool rst) {
+  if (rst) {
+    // No TIME_WAIT on our side: a long flood would otherwise run out of
+    // ports.
+    linger lg{1, 0};
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  }
+  close(fd);
+}
+
+enum class HelloEnd { kGotHello, kOther, kClosed, kTimeout };
+
+// Reads the 4-byte hello (the socket's SO_RCVTIMEO bounds each wait).
+HelloEnd ReadHello(int fd) {
+  uint8_t buf[sizeof(kHello)];
+  size_t got = 0;
+  while (got < sizeof(buf)) {
+    ssize_t n = recv(fd, buf + got, sizeof(buf) - got, 0);
+    if (n > 0) {
+      got += static_cast<size_t>(n);
+      continue;
+    }
+    if (n == 0) return got == 0 ? HelloEnd::kClosed : HelloEnd::kOther;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return HelloEnd::kTimeout;
+    return got == 0 ? HelloEnd::kClosed : HelloEnd::kOther;
+  }
+  return std::memcmp(buf, kHello, sizeof(kHello)) == 0 ? HelloEnd::kGotHello
+                                                       : HelloEnd::kOther;
+}
+
+void Print(const char* key, uint64_t value) {
+  std::printf("%s: %llu\n", key, static_cast<unsigned long long>(value));
+}
+void Print(const char* key, double value) {
+  std::printf("%s: %.3f\n", key, value);
+}
+void Print(const char* key, const std::string& value) {
+  std::printf("%s: %s\n", key, value.c_str());
+}
+
+struct DialErrors {
+  uint64_t refused = 0;  // ECONNREFUSED: nothing listening
+  uint64_t timeout = 0;  // SYN not answered in time (backlog full)
+  uint64_t no_port = 0;  // EADDRNOTAVAIL: ephemeral ports of a source
+  uint64_t no_fd = 0;    // EMFILE/ENFILE
+  uint64_t other = 0;
+
+  void Add(int err) {
+    switch (err) {
+      case ECONNREFUSED:
+        ++refused;
+        break;
+      case EAGAIN:
+      case EINPROGRESS:
+      case ETIMEDOUT:
+        ++timeout;
+        break;
+      case EADDRNOTAVAIL:
+      case EADDRINUSE:
+        ++no_port;
+        break;
+      case EMFILE:
+      case ENFILE:
+        ++no_fd;
+        break;
+      default:
+        ++other;
+    }
+  }
+  void Merge(const DialErrors& o) {
+    refused += o.refused;
+    timeout += o.timeout;
+    no_port += o.no_port;
+    no_fd += o.no_fd;
+    other += o.other;
+  }
+  uint64_t total() const { return refused + timeout + no_port + no_fd + other; }
+  void PrintAll() const {
+    Print("connect_errors", total());
+    Print("connect_refused", refused);
+    Print("connect_timeouts", timeout);
+    Print("connect_no_port", no_port);
+    Print("connect_no_fd", no_fd);
+    Print("connect_other_errors", other);
+  }
+};
+
+struct FloodStats {
+  uint64_t connections = 0;  // connect() succeeded
+  uint64_t hello = 0;
+  uint64_t closed_without_hello = 0;  // refused after accept (EOF or reset)
+  uint64_t wrong_bytes = 0;
+  uint64_t read_timeouts = 0;
+  DialErrors errors;
+};
+
+int RunFlood(const Options& o, const Target& target,
+             const std::vector<uint32_t>& sources) {
+  Clock& clock = Clock::Real();
+  const bool expect_hello = o.expect == "hello";
+  const bool rst = o.close == "rst";
+  std::atomic<uint64_t> claimed{0};
+  std::vector<FloodStats> stats(static_cast<size_t>(o.threads));
+  const absl::Time start = clock.Now();
+  const absl::Time end = start + absl::Seconds(o.duration_s);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < o.threads; ++t) {
+    threads.emplace_back([&, t] {
+      FloodStats& s = stats[static_cast<size_t>(t)];
+      while (clock.Now() < end) {
+        const uint64_t n = claimed.fetch_add(1, std::memory_order_relaxed);
+        if (n >= o.count) break;
+        int err = 0;
+        int fd = Dial(target, sources[n % sources.size()], o.timeout_ms, &err);
+        if (fd < 0) {
+          s.errors.Add(err);
+          continue;
+        }
+        ++s.connections;
+        if (expect_hello) {
+          switch (ReadHello(fd)) {
+            case HelloEnd::kGotHello:
+              ++s.hello;
+              break;
+            case HelloEnd::kClosed:
+              ++s.closed_without_hello;
+              break;
+            case HelloEnd::kOther:
+              ++s.wrong_bytes;
+              break;
+            case HelloEnd::kTimeout:
+              ++s.read_timeouts;
+              break;
+          }
+        }
+        CloseSocket(fd, rst);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  const double elapsed = absl::ToDoubleSeconds(clock.Now() - start);
+  FloodStats total;
+  for (const FloodStats& s : stats) {
+    total.connections += s.connections;
+    total.hello += s.hello;
+    total.closed_without_hello += s.closed_without_hello;
+    total.wrong_bytes += s.wrong_bytes;
+    total.read_timeouts += s.read_timeouts;
+    total.errors.Merge(s.errors);
+  }
+  Print("mode", std::string("flood"));
+  Print("threads", static_cast<uint64_t>(o.threads));
+  Print("sources", static_cast<uint64_t>(sources.size()));
+  Print("elapsed_s", elapsed);
+  Print("connections", total.connections);
+  total.errors.PrintAll();
+  if (expect_hello) {
+    Print("hello", total.hello);
+    Print("closed_without_hello", total.closed_without_hello);
+    Print("wrong_bytes", total.wrong_bytes);
+    Print("read_timeouts", total.read_timeouts);
+    Print("hello_per_s", elapsed > 0 ? total.hello / elapsed : 0.0);
+  }
+  Print("connections_per_s", elapsed > 0 ? total.connections / elapsed : 0.0);
+  return 0;
+}
+
+// True while the server has neither closed nor reset the connection.
+bool StillOpen(int fd) {
+  uint8_t byte;
+  ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return true;  // unexpected bytes, but open
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+int RunHold(const Options& o, const Target& target,
+            const std::vector<uint32_t>& sources) {
+  Clock& clock = Clock::Real();
+  const bool rst = o.close == "rst";
+  const absl::Time start = clock.Now();
+  const absl::Time open_until = start + absl::Seconds(o.duration_s);
+  std::atomic<int> claimed{0};
+  std::atomic<bool> out_of_fds{false};
+  struct PerThread {
+    std::vector<int> fds;
+    uint64_t refused = 0;  // closed by the server instead of the hello
+    uint64_t wrong_bytes = 0;
+    uint64_t read_timeouts = 0;
+    DialErrors errors;
+  };
+  std::vector<PerThread> per(static_cast<size_t>(o.threads));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < o.threads; ++t) {
+    threads.emplace_back([&, t] {
+      PerThread& p = per[static_cast<size_t>(t)];
+      while (clock.Now() < open_until && !out_of_fds.load()) {
+        const int n = claimed.fetch_add(1);
+        if (n >= o.connections) break;
+        int err = 0;
+        int fd = Dial(target, sources[static_cast<size_t>(n) % sources.size()],
+                      o.timeout_ms, &err);
+        if (fd < 0) {
+          p.errors.Add(err);
+          if (err == EMFILE || err == ENFILE) out_of_fds = true;
+          continue;
+        }
+        switch (ReadHello(fd)) {
+          case HelloEnd::kGotHello:
+            p.fds.push_back(fd);
+            continue;
+          case HelloEnd::kClosed:
+            ++p.refused;
+            break;
+          case HelloEnd::kOther:
+            ++p.wrong_bytes;
+            break;
+          case HelloEnd::kTimeout:
+            ++p.read_timeouts;
+            break;
+        }
+        CloseSocket(fd, rst);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  std::vector<int> fds;
+  PerThread total;
+  for (PerThread& p : per) {
+    fds.insert(fds.end(), p.fds.begin(), p.fds.end());
+    total.refused += p.refused;
+    total.wrong_bytes += p.wrong_bytes;
+    total.read_timeouts += p.read_timeouts;
+    total.errors.Merge(p.errors);
+  }
+  Print("mode", std::string("hold"));
+  Print("sources", static_cast<uint64_t>(sources.size()));
+  Print("open_s", absl::ToDoubleSeconds(clock.Now() - start));
+  Print("refused", total.refused);
+  Print("wrong_bytes", total.wrong_bytes);
+  Print("read_timeouts", total.read_timeouts);
+  total.errors.PrintAll();
+  Print("fd_limit_reached", std::string(out_of_fds ? "yes" : "no"));
+  // The bench script reads the server's memory once this line is out.
+  Print("held", static_cast<uint64_t>(fds.size()));
+  std::fflush(stdout);
+  absl::SleepFor(absl::Seconds(o.hold_s));
+  uint64_t open = 0;
+  for (int fd : fds) open += StillOpen(fd) ? 1 : 0;
+  Print("still_open", open);
+  for (int fd : fds) CloseSocket(fd, rst);
+  return 0;
+}
+
+uint64_t Percentile(const std::vector<uint64_t>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  // Nearest rank: the smallest sample with at least q of them at or below.
+  size_t rank = static_cast<size_t>(std::ceil(q * sorted.size()));
+  rank = std::clamp<size_t>(rank, 1, sorted.size());
+  return sorted[rank - 1];
+}
+
+int RunProbe(const Options& o, const Target& target,
+             const std::vector<uint32_t>& sources) {
+  Clock& clock = Clock::Real();
+  const absl::Time start = clock.Now();
+  const absl::Time end = start + absl::Seconds(o.duration_s);
+  const absl::Duration interval = absl::Microseconds(o.interval_ms * 1000);
+  std::vector<uint64_t> samples_us;
+  uint64_t closed = 0, timeouts = 0, wrong = 0, attempts = 0;
+  DialErrors errors;
+  absl::Time next = start;
+  while (attempts < o.count) {
+    const absl::Time now = clock.Now();
+    if (now >= end) break;
+    if (now < next) {
+      absl::SleepFor(next - now);
+      continue;
+    }
+    next += interval;
+    const uint32_t source = sources[attempts % sources.size()];
+    ++attempts;
+    const absl::Time t0 = clock.Now();
+    int err = 0;
+    int fd = Dial(target, source, o.timeout_ms, &err);
+    if (fd < 0) {
+      errors.Add(err);
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    // The first byte is what a player waits for; the rest of the hello is in
+    // the same segment.
+    const HelloEnd result = ReadHello(fd);
+    const absl::Duration latency = clock.Now() - t0;
+    CloseSocket(fd, true);
+    switch (result) {
+      case HelloEnd::kGotHello:
+        samples_us.push_back(
+            static_cast<uint64_t>(absl::ToInt64Microseconds(latency)));
+        break;
+      case HelloEnd::kClosed:
+        ++closed;
+        break;
+      case HelloEnd::kOther:
+        ++wrong;
+        break;
+      case HelloEnd::kTimeout:
+        ++timeouts;
+        break;
+    }
+  }
+  std::vector<uint64_t> sorted = samples_us;
+  std::sort(sorted.begin(), sorted.end());
+  Print("mode", std::string("probe"));
+  Print("attempts", attempts);
+  Print("samples", static_cast<uint64_t>(sorted.size()));
+  Print("failures", attempts - sorted.size());
+  Print("closed_without_hello", closed);
+  Print("wrong_bytes", wrong);
+  Print("read_timeouts", timeouts);
+  errors.PrintAll();
+  Print("p50_us", Percentile(sorted, 0.50));
+  Print("p99_us", Percentile(sorted, 0.99));
+  Print("max_us", sorted.empty() ? 0 : sorted.back());
+  return 0;
+}
+
+int RunPackets(const Options& o, const Target& target,
+               const std::vector<uint32_t>& sources) {
+  std::vector<uint8_t> packet;
+  if (!ParseHex(o.packet, &packet)) {
+    std::fprintf(stderr, "load-tool: --packet is not hex bytes: %s\n",
+                 o.packet.c_str());
+    return 2;
+  }
+  Clock& clock = Clock::Real();
+  int err = 0;
+  int fd = Dial(target, sources[0], o.timeout_ms, &err);
+  if (fd < 0) {
+    std::fprintf(stderr, "load-tool: connect: %s\n", std::strerror(err));
+    Print("mode", std::string("packets"));
+    Print("connected", std::string("no"));
+    return 1;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  const HelloEnd hello = ReadHello(fd);
+  const absl::Time start = clock.Now();
+  const absl::Time end = start + absl::Seconds(o.duration_s);
+  uint64_t sent = 0;
+  uint64_t received = 0;
+  bool server_closed = hello != HelloEnd::kGotHello;
+  uint8_t sink[16384];
+  auto drain = [&](int flags) {
+    while (true) {
+      ssize_t n = recv(fd, sink, sizeof(sink), flags);
+      if (n > 0) {
+        received += static_cast<uint64_t>(n);
+        continue;
+      }
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        server_closed = true;
+      return;
+    }
+  };
+  while (!server_closed && sent < o.count && clock.Now() < end) {
+    ssize_t n = send(fd, packet.data(), packet.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      // EAGAIN: the send timed out; the server stopped reading.
+      if (errno != EAGAIN && errno != EWOULDBLOCK) server_closed = true;
+      break;
+    }
+    if (static_cast<size_t>(n) == packet.size()) ++sent;
+    drain(MSG_DONTWAIT);
+  }
+  const double elapsed = absl::ToDoubleSeconds(clock.Now() - start);
+  if (!server_closed) {
+    // Give the server its chance to answer the last packets or to close.
+    pollfd p{fd, POLLIN, 0};
+    const absl::Time wait_until = clock.Now() + absl::Milliseconds(200);
+    while (!server_closed && clock.Now() < wait_until) {
+      if (poll(&p, 1, 20) > 0) drain(MSG_DONTWAIT);
+    }
+  }
+  CloseSocket(fd, true);
+  Print("mode", std::string("packets"));
+  Print("connected", std::string("yes"));
+  Print("hello", std::string(hello == HelloEnd::kGotHello ? "yes" : "no"));
+  Print("packet_bytes", static_cast<uint64_t>(packet.size()));
+  Print("packets_sent", sent);
+  Print("bytes_received", received);
+  Print("server_closed", std::string(server_closed ? "yes" : "no"));
+  Print("elapsed_s", elapsed);
+  Print("packets_per_s", elapsed > 0 ? sent / elapsed : 0.0);
+  return 0;
+}
+
+// Uses the whole descriptor allowance: holding connections is the point.
+void RaiseFdLimit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+}  // namespace
+}  // namespace muwarden::load
+
+int main(int argc, char** argv) {
+  using namespace muwarden::load;
+  Options o;
+  CLI::App app{
+      "load-tool: bounded load against a server on loopback (127.0.0.0/8 or "
+      "::1 only)"};
+  app.add_option("--mode", o.mode,
+                 "flood: connect flood; hold: keep idle connections; probe: "
+                 "connect->first byte latency; packets: packet flood")
+      ->required()
+      ->check(CLI::IsMember({"flood", "hold", "probe", "packets"}));
+  app.add_option("--host", o.host, "target address (loopback only)");
+  app.add_option("--port", o.port, "target port")
+      ->required()
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--sources", o.sources,
+                 "distinct 127.x source addresses, used round-robin")
+      ->check(CLI::Range(1u, kMaxSources));
+  app.add_option("--source-base", o.source_base,
+                 "first source address (default per mode: flood 127.1.0.1, "
+                 "hold 127.2.0.1, probe 127.3.0.1, packets 127.4.0.1)");
+  app.add_option("--threads", o.threads, "flood/hold: client threads")
+      ->check(CLI::Range(1, kMaxThreads));
+  app.add_option("--duration", o.duration_s,
+                 "seconds: flood/probe/packets run time; hold: time allowed "
+                 "to open the connections")
+      ->check(CLI::Range(0.0, kMaxDurationS));
+  app.add_option("--count", o.count,
+                 "at most this many connections (flood), probes or packets")
+      ->check(CLI::Range(uint64_t{1}, kMaxCount));
+  app.add_option("--expect", o.expect,
+                 "flood: none = close right after connect; hello = read the "
+                 "hello first")
+      ->check(CLI::IsMember({"none", "hello"}));
+  app.add_option("--close", o.close, "rst (SO_LINGER 0) or fin")
+      ->check(CLI::IsMember({"rst", "fin"}));
+  app.add_option("--connections", o.connections, "hold: connections to open")
+      ->check(CLI::Range(1, kMaxConnections));
+  app.add_option("--hold", o.hold_s, "hold: seconds to keep them open")
+      ->check(CLI::Range(0.0, kMaxDurationS));
+  app.add_option("--interval-ms", o.interval_ms, "probe: time between probes")
+      ->check(CLI::Range(0.1, 10000.0));
+  app.add_option("--packet", o.packet, "packets: the packet, hex bytes");
+  app.add_option("--timeout-ms", o.timeout_ms,
+                 "connect and read timeout per operation")
+      ->check(CLI::Range(1, 60000));
+  CLI11_PARSE(app, argc, argv);
+
+  Target target;
+  std::string why;
+  std::vector<uint32_t> sources;
+  if (!ParseLoopbackTarget(o.host, o.port, &target, &why) ||
+      !SourceAddresses(o, target, &sources, &why)) {
+    std::fprintf(stderr, "load-tool: refusing: %s\n", why.c_str());
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  RaiseFdLimit();
+  int rc = 0;
+  if (o.mode == "flood") rc = RunFlood(o, target, sources);
+  if (o.mode == "hold") rc = RunHold(o, target, sources);
+  if (o.mode == "probe") rc = RunProbe(o, target, sources);
+  if (o.mode == "packets") rc = RunPackets(o, target, sources);
+  std::fflush(stdout);
+  return rc;
+}
