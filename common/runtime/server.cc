@@ -115,8 +115,14 @@ absl::Status Server::Start() {
     return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
   }
   started_ = true;
-  ban_thread_ = std::thread([this] { BanWriterLoop(); });
-  accept_thread_ = std::thread([this] { AcceptLoop(); });
+  ban_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "mw-bans");
+    BanWriterLoop();
+  });
+  accept_thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "mw-accept");
+    AcceptLoop();
+  });
   return absl::OkStatus();
 }
 

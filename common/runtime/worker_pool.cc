@@ -54,6 +54,7 @@ bool WorkerPool::Submit(Job job) {
 }
 
 void* WorkerPool::ThreadMain(void* arg) {
+  pthread_setname_np(pthread_self(), "mw-worker");
   auto* w = static_cast<Worker*>(arg);
   w->pool->Run(w);
   return nullptr;
