@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -230,6 +231,11 @@ bool ServerProcess::Start(const std::string& binary,
   args.insert(args.begin(), binary);
   pid_ = ::fork();
   if (pid_ == 0) {
+    if (max_open_files_ > 0) {
+      rlimit limit{static_cast<rlim_t>(max_open_files_),
+                   static_cast<rlim_t>(max_open_files_)};
+      ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
@@ -284,6 +290,23 @@ int ServerProcess::Stop(absl::Duration timeout) {
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
   return -1;
+}
+
+absl::Duration ServerProcess::CpuTime() const {
+  std::ifstream in(absl::StrCat("/proc/", pid_, "/stat"));
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  // Fields after the command name (which may hold spaces) start after the last
+  // ')'.
+  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) stime = std::stoll(field);
+  }
+  return absl::Seconds(static_cast<double>(utime + stime) /
+                       static_cast<double>(sysconf(_SC_CLK_TCK)));
 }
 
 std::string ServerProcess::Log() const {

@@ -66,6 +66,10 @@ class ServerProcess {
   // failure.
   bool Start(const std::string& binary, std::vector<std::string> args,
              absl::Duration timeout = absl::Seconds(10));
+  // Limits the child's open files (RLIMIT_NOFILE) when > 0; set before Start.
+  void set_max_open_files(int n) { max_open_files_ = n; }
+  // CPU time (user + system) the child has used so far.
+  absl::Duration CpuTime() const;
   // SIGTERM and wait; returns the exit status (or -1 on timeout, after
   // SIGKILL).
   int Stop(absl::Duration timeout = absl::Seconds(10));
@@ -82,6 +86,7 @@ class ServerProcess {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  int max_open_files_ = 0;
   std::string log_path_;
 };
 

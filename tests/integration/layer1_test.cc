@@ -246,3 +246,58 @@ TEST(Layer1Test, ThousandAddressFloodWhileAWitnessIsGreetedWithin100ms) {
 
 }  // namespace
 }  // namespace muwarden::testing
+
+namespace muwarden::testing {
+namespace {
+
+TEST(Layer1FdTest, FdExhaustionRefusesAsServerFullWithoutSpinning) {
+  ServerProcess server;
+  server.set_max_open_files(48);
+  ASSERT_TRUE(server.Start(
+      BinaryPath("connect-server"),
+      {"--bind", "127.0.0.1", "--set", "server.handshake_timeout=30"}));
+  // Each held client takes one descriptor in the server; 60 clients from
+  // distinct addresses run it out of descriptors well before max_clients.
+  std::vector<RawClient> held;
+  int greeted = 0, refused = 0;
+  for (int i = 0; i < 60; ++i) {
+    RawClient c;
+    ASSERT_TRUE(
+        c.Connect("127.0.0.1", server.port(), absl::StrCat("127.0.7.", i + 1)));
+    ReadEnd end;
+    if (c.ReadExactly(4, kIo, &end) == kHello) {
+      ++greeted;
+      held.push_back(std::move(c));
+    } else {
+      EXPECT_TRUE(IsClosed(end));
+      ++refused;
+    }
+  }
+  EXPECT_GT(greeted, 20);
+  EXPECT_GT(refused, 5);
+  EXPECT_TRUE(server.WaitForLog("Server full, rejected: 127.0.7.", kIo))
+      << server.Log();
+  EXPECT_NE(server.Log().find("out of file descriptors"), std::string::npos);
+  // While clients keep knocking, the accept loop must not spin on the readable
+  // listener.
+  const absl::Duration cpu_before = server.CpuTime();
+  for (int i = 0; i < 20; ++i) {
+    RawClient c;
+    c.Connect("127.0.0.1", server.port(), absl::StrCat("127.0.8.", i + 1));
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  const absl::Duration cpu_used = server.CpuTime() - cpu_before;
+  std::printf(
+      "[measure] server CPU over 1 s of knocking while out of descriptors: "
+      "%.0f ms\n",
+      absl::ToDoubleMilliseconds(cpu_used));
+  EXPECT_LT(cpu_used, absl::Milliseconds(300));
+  // Descriptors come back: a new client is greeted again.
+  held.clear();
+  EXPECT_TRUE(
+      WaitFor([&] { return Greeted(server.port(), "127.0.7.200"); }, kIo));
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+}  // namespace
+}  // namespace muwarden::testing
