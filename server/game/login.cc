@@ -1,0 +1,86 @@
+#include "server/game/login.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/crypto/xor3.h"
+
+namespace muwarden::game {
+namespace {
+
+struct Layout {
+  LoginVariant variant;
+  size_t length;
+  size_t password_size;
+  size_t version_size;
+};
+
+// Offsets follow from the sizes: username at 4 (10 bytes), then password,
+// tick count (4), version, serial (16), and one last byte.
+constexpr Layout kLayouts[] = {
+    {LoginVariant::kLongPassword, kLoginLongPasswordLength, 20, 5},
+    {LoginVariant::kShortPassword, kLoginShortPasswordLength, 10, 5},
+    {LoginVariant::kV075, kLoginV075Length, 10, 3},
+};
+
+constexpr size_t kUsernameOffset = 4;
+constexpr size_t kUsernameSize = 10;
+constexpr size_t kSerialSize = 16;
+
+// Undoes Xor3 over the whole field (padding included, as the client applied
+// it) and ends the text at the first 0.
+std::string DecodeField(absl::Span<const uint8_t> field) {
+  std::array<uint8_t, 20> copy{};
+  const size_t n = std::min(field.size(), copy.size());
+  std::copy_n(field.begin(), n, copy.begin());
+  crypto::Xor3(absl::MakeSpan(copy.data(), n));
+  const auto end = std::find(copy.begin(), copy.begin() + n, 0);
+  return std::string(copy.begin(), end);
+}
+
+std::string Raw(absl::Span<const uint8_t> bytes) {
+  return std::string(bytes.begin(), bytes.end());
+}
+
+}  // namespace
+
+absl::StatusOr<LoginRequest> ParseLogin(absl::Span<const uint8_t> packet) {
+  if (packet.size() < 4 || (packet[0] != 0xC1 && packet[0] != 0xC3)) {
+    return absl::InvalidArgumentError("login: not a C1/C3 packet");
+  }
+  if (packet[1] != packet.size()) {
+    return absl::InvalidArgumentError("login: length field mismatch");
+  }
+  if (packet[2] != 0xF1 || packet[3] != 0x01) {
+    return absl::InvalidArgumentError("login: not F1 01");
+  }
+  const auto layout =
+      std::find_if(std::begin(kLayouts), std::end(kLayouts),
+                   [&](const Layout& l) { return l.length == packet.size(); });
+  if (layout == std::end(kLayouts)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("login: length ", packet.size(),
+                     " is none of 60, 50, 48 (truncated or over-long)"));
+  }
+  LoginRequest request;
+  request.variant = layout->variant;
+  size_t at = kUsernameOffset;
+  request.username = DecodeField(packet.subspan(at, kUsernameSize));
+  at += kUsernameSize;
+  request.password = DecodeField(packet.subspan(at, layout->password_size));
+  at += layout->password_size;
+  request.tick_count = uint32_t{packet[at]} | uint32_t{packet[at + 1]} << 8 |
+                       uint32_t{packet[at + 2]} << 16 |
+                       uint32_t{packet[at + 3]} << 24;
+  at += 4;
+  request.version = Raw(packet.subspan(at, layout->version_size));
+  at += layout->version_size;
+  request.serial = Raw(packet.subspan(at, kSerialSize));
+  return request;
+}
+
+std::array<uint8_t, 5> BuildLoginAnswer(LoginAnswer answer) {
+  return {0xC1, 0x05, 0xF1, 0x01, static_cast<uint8_t>(answer)};
+}
+
+}  // namespace muwarden::game

@@ -1,0 +1,64 @@
+// The login request (C3 F1 01, PROTOCOL.md section 3) after decryption, and
+// its answer C1 05 F1 01 <result>. The three client variants are told apart by
+// exact length (60, 50, 48); username and password fields are Xor3'd whole and
+// end at their first 0. Pure functions; thread-safe.
+#ifndef MUWARDEN_SERVER_GAME_LOGIN_H_
+#define MUWARDEN_SERVER_GAME_LOGIN_H_
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+
+namespace muwarden::game {
+
+// Decrypted lengths, header included.
+inline constexpr size_t kLoginLongPasswordLength = 60;   // Season 6
+inline constexpr size_t kLoginShortPasswordLength = 50;  // 10-byte password
+inline constexpr size_t kLoginV075Length = 48;           // 0.75: 3-byte version
+
+enum class LoginVariant { kLongPassword, kShortPassword, kV075 };
+
+// The result byte of C1 05 F1 01 <result>.
+enum class LoginAnswer : uint8_t {
+  kInvalidPassword = 0,
+  kOk = 1,
+  kAccountInvalid = 2,
+  kAlreadyConnected = 3,
+  kServerFull = 4,
+  kBlocked = 5,
+  kWrongVersion = 6,
+  kConnectionError = 7,
+  kTooManyFailures = 8,
+  kTemporarilyBlocked = 14,
+};
+
+struct LoginRequest {
+  LoginVariant variant = LoginVariant::kLongPassword;
+  // Xor3 undone and cut at the first 0: at most 10 and 20 (10) bytes. Not
+  // validated here; the account store judges names and passwords.
+  std::string username;
+  std::string password;
+  uint32_t tick_count = 0;  // little-endian on the wire
+  // Raw bytes as sent (5 bytes, 3 for 0.75 clients; 16 for the serial),
+  // compared byte for byte with the accepted lists.
+  std::string version;
+  std::string serial;
+};
+
+// `packet` is the whole decrypted packet (header, F1 01, fields). Errors are
+// kInvalidArgument (a malformed packet): a header other than C1/C3, a length
+// field that does not match, a code other than F1 01, or a length that is none
+// of the three variants (truncated or over-long).
+absl::StatusOr<LoginRequest> ParseLogin(absl::Span<const uint8_t> packet);
+
+// C1 05 F1 01 <answer>.
+std::array<uint8_t, 5> BuildLoginAnswer(LoginAnswer answer);
+
+}  // namespace muwarden::game
+
+#endif  // MUWARDEN_SERVER_GAME_LOGIN_H_

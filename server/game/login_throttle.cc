@@ -1,0 +1,106 @@
+#include "server/game/login_throttle.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+
+namespace muwarden::game {
+namespace {
+
+// How many of the stalest account entries a full table looks at for one that
+// is not locked. Bounded so a table full of locks refuses in O(1) instead of
+// scanning it all on every failure.
+constexpr int kAccountEvictScan = 32;
+
+guard::SlidingWindowConfig WindowBelow(int limit, absl::Duration window) {
+  return {std::max(limit, 1) - 1, window};
+}
+
+}  // namespace
+
+std::string AccountKey(absl::string_view name) {
+  return absl::AsciiStrToLower(name);
+}
+
+LoginThrottle::LoginThrottle(const LoginThrottleConfig& config)
+    : config_(config),
+      ip_window_(WindowBelow(config.ip_fail_limit, config.ip_fail_window)),
+      account_window_(
+          WindowBelow(config.account_fail_limit, config.account_fail_window)),
+      ips_(guard::IpTableConfig{std::max<size_t>(config.max_tracked_ips, 1)}) {}
+
+bool LoginThrottle::IsAccountLocked(absl::string_view account, absl::Time now) {
+  const std::string key = AccountKey(account);
+  MutexLock lock(&mu_);
+  auto it = account_index_.find(key);
+  return it != account_index_.end() && now < it->second->locked_until;
+}
+
+LoginThrottle::AccountFailures* LoginThrottle::FindOrInsertAccount(
+    const std::string& key, absl::Time now) {
+  if (auto it = account_index_.find(key); it != account_index_.end()) {
+    accounts_.splice(accounts_.begin(), accounts_, it->second);
+    return &*it->second;
+  }
+  if (accounts_.size() >= std::max<size_t>(config_.max_tracked_accounts, 1)) {
+    auto victim = accounts_.end();
+    int looked = 0;
+    for (auto it = accounts_.end();
+         it != accounts_.begin() && looked < kAccountEvictScan; ++looked) {
+      --it;
+      if (now >= it->locked_until) {
+        victim = it;
+        break;
+      }
+    }
+    // Evicting a lock would lift it: refuse to track instead.
+    if (victim == accounts_.end()) return nullptr;
+    account_index_.erase(victim->key);
+    accounts_.erase(victim);
+  }
+  accounts_.push_front(AccountFailures{
+      key, guard::SlidingWindow(account_window_), absl::InfinitePast()});
+  account_index_.emplace(key, accounts_.begin());
+  return &accounts_.front();
+}
+
+LoginFailureVerdict LoginThrottle::RecordFailure(const guard::IpAddress& ip,
+                                                 absl::string_view account,
+                                                 absl::Time now) {
+  LoginFailureVerdict verdict;
+  const std::string key = AccountKey(account);
+  MutexLock lock(&mu_);
+  if (IpFailures* entry = ips_.FindOrInsert(guard::KeyOf(ip), now, ip_window_);
+      entry != nullptr && !entry->window.TryAcquire(now)) {
+    verdict.ban_ip = true;
+  }
+  if (key.empty()) return verdict;
+  AccountFailures* entry = FindOrInsertAccount(key, now);
+  if (entry == nullptr || now < entry->locked_until) return verdict;
+  if (!entry->window.TryAcquire(now)) {
+    entry->locked_until = now + config_.account_lock_duration;
+    // The failures that caused this lock do not count towards the next one.
+    entry->window.Reset();
+    verdict.account_locked = true;
+  }
+  return verdict;
+}
+
+size_t LoginThrottle::tracked_ips() const {
+  MutexLock lock(&mu_);
+  return ips_.size();
+}
+
+size_t LoginThrottle::tracked_accounts() const {
+  MutexLock lock(&mu_);
+  return accounts_.size();
+}
+
+size_t LoginThrottle::locked_accounts(absl::Time now) const {
+  MutexLock lock(&mu_);
+  return static_cast<size_t>(std::count_if(
+      accounts_.begin(), accounts_.end(),
+      [now](const AccountFailures& a) { return now < a.locked_until; }));
+}
+
+}  // namespace muwarden::game

@@ -1,0 +1,160 @@
+#include "server/game/login_throttle.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/base/clock.h"
+#include "gtest/gtest.h"
+
+namespace muwarden::game {
+namespace {
+
+guard::IpAddress Ip(uint8_t last) {
+  return guard::IpAddress::V4(10, 0, 0, last);
+}
+
+LoginThrottleConfig Config() {
+  LoginThrottleConfig c;
+  c.ip_fail_limit = 4;
+  c.ip_fail_window = absl::Seconds(60);
+  c.account_fail_limit = 3;
+  c.account_fail_window = absl::Seconds(30);
+  c.account_lock_duration = absl::Seconds(100);
+  return c;
+}
+
+TEST(LoginThrottleTest, IpBannedAtTheLimitthFailureInsideTheWindow) {
+  FakeClock clock;
+  LoginThrottle t(Config());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(t.RecordFailure(Ip(1), "", clock.Now()).ban_ip) << i;
+    clock.Advance(absl::Seconds(1));
+  }
+  EXPECT_TRUE(t.RecordFailure(Ip(1), "", clock.Now()).ban_ip);
+  // Another IP is not affected.
+  EXPECT_FALSE(t.RecordFailure(Ip(2), "", clock.Now()).ban_ip);
+}
+
+TEST(LoginThrottleTest, IpWindowSlides) {
+  FakeClock clock;
+  LoginThrottle t(Config());
+  // Three failures at t=0, 1, 2; the fourth at t=60 finds the first gone.
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(t.RecordFailure(Ip(1), "", clock.Now()).ban_ip);
+    clock.Advance(absl::Seconds(1));
+  }
+  clock.Advance(absl::Seconds(57));  // t = 60: the t=0 failure just left
+  EXPECT_FALSE(t.RecordFailure(Ip(1), "", clock.Now()).ban_ip);
+  // t = 60 now holds failures at 1, 2, 60; one more before t=61 bans.
+  clock.Advance(absl::Milliseconds(999));
+  EXPECT_TRUE(t.RecordFailure(Ip(1), "", clock.Now()).ban_ip);
+}
+
+TEST(LoginThrottleTest, LimitOfOneBansAtTheFirstFailure) {
+  FakeClock clock;
+  LoginThrottleConfig c = Config();
+  c.ip_fail_limit = 1;
+  LoginThrottle t(c);
+  EXPECT_TRUE(t.RecordFailure(Ip(1), "", clock.Now()).ban_ip);
+}
+
+TEST(LoginThrottleTest, Ipv6CountsPerSlash64) {
+  FakeClock clock;
+  LoginThrottle t(Config());
+  for (int i = 0; i < 3; ++i) {
+    auto ip = guard::ParseIp(absl::StrCat("2001:db8:1:2::", i + 1));
+    ASSERT_TRUE(ip.ok());
+    EXPECT_FALSE(t.RecordFailure(*ip, "", clock.Now()).ban_ip);
+  }
+  EXPECT_TRUE(
+      t.RecordFailure(*guard::ParseIp("2001:db8:1:2:ffff::9"), "", clock.Now())
+          .ban_ip);
+  EXPECT_FALSE(
+      t.RecordFailure(*guard::ParseIp("2001:db8:1:3::1"), "", clock.Now())
+          .ban_ip);
+}
+
+TEST(LoginThrottleTest, AccountLockedAtLimitFromManyIpsAndCaseInsensitive) {
+  FakeClock clock;
+  LoginThrottle t(Config());
+  EXPECT_FALSE(t.RecordFailure(Ip(1), "Victim", clock.Now()).account_locked);
+  EXPECT_FALSE(t.RecordFailure(Ip(2), "victim", clock.Now()).account_locked);
+  EXPECT_FALSE(t.IsAccountLocked("VICTIM", clock.Now()));
+  EXPECT_TRUE(t.RecordFailure(Ip(3), "VICTIM", clock.Now()).account_locked);
+  EXPECT_TRUE(t.IsAccountLocked("victim", clock.Now()));
+  EXPECT_FALSE(t.IsAccountLocked("other", clock.Now()));
+  EXPECT_EQ(t.locked_accounts(clock.Now()), 1u);
+}
+
+TEST(LoginThrottleTest, LockEndsAfterItsDurationAndIsNotExtended) {
+  FakeClock clock;
+  LoginThrottle t(Config());
+  for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(1), "victim", clock.Now());
+  ASSERT_TRUE(t.IsAccountLocked("victim", clock.Now()));
+  // Failures recorded during the lock neither extend it nor count later.
+  clock.Advance(absl::Seconds(50));
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_FALSE(t.RecordFailure(Ip(9), "victim", clock.Now()).account_locked);
+  }
+  clock.Advance(absl::Seconds(49));
+  EXPECT_TRUE(t.IsAccountLocked("victim", clock.Now()));
+  clock.Advance(absl::Seconds(1));  // 100 s after the lock
+  EXPECT_FALSE(t.IsAccountLocked("victim", clock.Now()));
+  // The window restarted empty: two more failures do not lock, the third does.
+  EXPECT_FALSE(t.RecordFailure(Ip(1), "victim", clock.Now()).account_locked);
+  EXPECT_FALSE(t.RecordFailure(Ip(1), "victim", clock.Now()).account_locked);
+  EXPECT_TRUE(t.RecordFailure(Ip(1), "victim", clock.Now()).account_locked);
+}
+
+TEST(LoginThrottleTest, AccountWindowSlides) {
+  FakeClock clock;
+  LoginThrottle t(Config());
+  t.RecordFailure(Ip(1), "victim", clock.Now());
+  clock.Advance(absl::Seconds(20));
+  t.RecordFailure(Ip(1), "victim", clock.Now());
+  clock.Advance(absl::Seconds(10));  // the first failure left the 30 s window
+  EXPECT_FALSE(t.RecordFailure(Ip(1), "victim", clock.Now()).account_locked);
+  EXPECT_TRUE(t.RecordFailure(Ip(1), "victim", clock.Now()).account_locked);
+}
+
+TEST(LoginThrottleTest, EmptyNameCountsAgainstTheIpOnly) {
+  FakeClock clock;
+  LoginThrottle t(Config());
+  for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(1), "", clock.Now());
+  EXPECT_EQ(t.tracked_accounts(), 0u);
+  EXPECT_EQ(t.tracked_ips(), 1u);
+}
+
+TEST(LoginThrottleTest, TablesAreBounded) {
+  FakeClock clock;
+  LoginThrottleConfig c = Config();
+  c.max_tracked_ips = 8;
+  c.max_tracked_accounts = 8;
+  LoginThrottle t(c);
+  for (int i = 0; i < 100; ++i) {
+    t.RecordFailure(Ip(static_cast<uint8_t>(i)), absl::StrCat("name", i),
+                    clock.Now());
+  }
+  EXPECT_EQ(t.tracked_ips(), 8u);
+  EXPECT_EQ(t.tracked_accounts(), 8u);
+}
+
+TEST(LoginThrottleTest, FullTableNeverEvictsALock) {
+  FakeClock clock;
+  LoginThrottleConfig c = Config();
+  c.max_tracked_accounts = 2;
+  LoginThrottle t(c);
+  for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(1), "locked1", clock.Now());
+  for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(1), "locked2", clock.Now());
+  ASSERT_EQ(t.locked_accounts(clock.Now()), 2u);
+  // A third name finds no evictable entry: it is not tracked, the locks stay.
+  for (int i = 0; i < 5; ++i) t.RecordFailure(Ip(2), "fresh", clock.Now());
+  EXPECT_TRUE(t.IsAccountLocked("locked1", clock.Now()));
+  EXPECT_TRUE(t.IsAccountLocked("locked2", clock.Now()));
+  EXPECT_FALSE(t.IsAccountLocked("fresh", clock.Now()));
+  // Once a lock expires its entry may be reused.
+  clock.Advance(absl::Seconds(100));
+  for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(2), "fresh", clock.Now());
+  EXPECT_TRUE(t.IsAccountLocked("fresh", clock.Now()));
+}
+
+}  // namespace
+}  // namespace muwarden::game
