@@ -1,16 +1,28 @@
-// game-server: the muwarden GameServer.
+// game-server: the muwarden GameServer, and `game-server account ...` for the
+// operator's account commands.
 #include <atomic>
 #include <iostream>
+#include <memory>
 
+#include "common/base/clock.h"
 #include "common/config/command_line.h"
 #include "common/runtime/server_main.h"
+#include "server/game/account/account_cli.h"
+#include "server/game/account/account_store.h"
+#include "server/game/game_config.h"
 #include "server/game/game_session.h"
+#include "server/game/game_world.h"
 
 int main(int argc, char** argv) {
   using namespace muwarden;
   config::CommandLine cl = config::ParseCommandLine(
       config::ServerKind::kGame, argc, argv, std::cout, std::cerr);
   if (cl.exit_code.has_value()) return *cl.exit_code;
+  if (cl.mode == config::Mode::kAccount) {
+    return game::RunAccountCommand(
+        cl.account_args, game::AccountStoreConfigFromSettings(cl.settings),
+        std::cin, std::cout, std::cerr);
+  }
   runtime::BlockServerSignals();
   if (!runtime::ConfigureLogging(cl.settings)) return config::kExitRuntime;
   auto server_config =
@@ -19,12 +31,23 @@ int main(int argc, char** argv) {
     std::cerr << "game-server: " << server_config.status().message() << "\n";
     return config::kExitUsage;
   }
+  auto accounts = game::AccountStore::Open(
+      game::AccountStoreConfigFromSettings(cl.settings), Clock::Real());
+  if (!accounts.ok()) {
+    std::cerr << "game-server: account database " << cl.settings.game.database
+              << ": " << accounts.status().message() << "\n";
+    return config::kExitRuntime;
+  }
+  game::GameWorld world(game::GameConfigFromSettings(cl.settings), **accounts,
+                        Clock::Real());
   std::atomic<uint32_t> next_player{1};
-  const config::ServerSettings& settings = cl.settings;
   runtime::Server server(*std::move(server_config), [&](runtime::Connection&) {
     const uint16_t id =
         static_cast<uint16_t>(next_player.fetch_add(1) % 0x7FFF + 1);
-    return std::make_unique<game::GameSession>(settings, id);
+    return std::make_unique<game::GameSession>(world, id);
   });
+  // The Server owns the ban list and takes the session factory first; the
+  // world gets the list before any connection can be accepted.
+  world.SetBanList(&server.bans());
   return runtime::RunUntilSignalled(cl.settings, server);
 }

@@ -1,0 +1,163 @@
+#include "server/game/game_world.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace muwarden::game {
+namespace {
+
+// The IPv6 unit the throttle counts failures against; banning only the one
+// address would let the same host come back from its next address.
+constexpr int kIpv6BanPrefix = 64;
+
+bool Contains(const std::vector<std::string>& list, absl::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+}  // namespace
+
+GameWorld::GameWorld(GameConfig config, AccountStore& accounts, Clock& clock)
+    : config_(std::move(config)),
+      accounts_(accounts),
+      clock_(clock),
+      throttle_(config_.throttle) {}
+
+void GameWorld::SetBanList(guard::BanList* bans) { bans_.store(bans); }
+
+bool GameWorld::AcceptsClient(absl::string_view version,
+                              absl::string_view serial) const {
+  return Contains(config_.accepted_versions, version) &&
+         Contains(config_.accepted_serials, serial);
+}
+
+bool GameWorld::IsBanned(const guard::IpAddress& ip) const {
+  guard::BanList* bans = bans_.load();
+  return bans != nullptr && bans->Check(ip).banned;
+}
+
+std::string GameWorld::BanIp(const guard::IpAddress& ip,
+                             absl::string_view reason) {
+  guard::BanList* bans = bans_.load();
+  if (bans == nullptr) return "not banned: no ban list";
+  counters_.ip_bans.fetch_add(1, std::memory_order_relaxed);
+  guard::Cidr cidr = guard::HostCidr(ip);
+  if (ip.family == guard::IpFamily::kV6) {
+    cidr = guard::Cidr{guard::Masked(ip, kIpv6BanPrefix), kIpv6BanPrefix};
+  }
+  std::optional<absl::Time> until;
+  if (config_.ip_ban_duration > absl::ZeroDuration()) {
+    until = clock_.WallNow() + config_.ip_ban_duration;
+  }
+  absl::Status status = bans->Add(cidr, until, reason);
+  std::string text =
+      until.has_value()
+          ? absl::StrCat("banned ", cidr.ToString(), " until ",
+                         absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *until,
+                                          absl::UTCTimeZone()))
+          : absl::StrCat("banned ", cidr.ToString(), " permanently");
+  if (!status.ok()) {
+    absl::StrAppend(&text, ", in memory only: ", status.message());
+  }
+  return text;
+}
+
+GameWorld::PlayerSlot::PlayerSlot(PlayerSlot&& other) noexcept
+    : world_(std::exchange(other.world_, nullptr)),
+      key_(std::move(other.key_)),
+      name_(std::move(other.name_)) {}
+
+GameWorld::PlayerSlot& GameWorld::PlayerSlot::operator=(
+    PlayerSlot&& other) noexcept {
+  if (this != &other) {
+    Release();
+    world_ = std::exchange(other.world_, nullptr);
+    key_ = std::move(other.key_);
+    name_ = std::move(other.name_);
+  }
+  return *this;
+}
+
+GameWorld::PlayerSlot::~PlayerSlot() { Release(); }
+
+void GameWorld::PlayerSlot::Release() {
+  if (world_ == nullptr) return;
+  std::exchange(world_, nullptr)->Leave(key_);
+}
+
+absl::StatusOr<GameWorld::PlayerSlot> GameWorld::Enter(
+    absl::string_view name, std::shared_ptr<runtime::OutboundQueue> queue) {
+  std::string key = AccountKey(name);
+  MutexLock lock(&mu_);
+  if (players_.contains(key)) {
+    return absl::AlreadyExistsError("account already logged in");
+  }
+  if (players_.size() >=
+      static_cast<size_t>(std::max(config_.max_players, 0))) {
+    return absl::ResourceExhaustedError("max_players reached");
+  }
+  players_.emplace(key, Player{std::string(name), std::move(queue)});
+  return PlayerSlot(this, std::move(key), std::string(name));
+}
+
+void GameWorld::Leave(const std::string& key) {
+  MutexLock lock(&mu_);
+  players_.erase(key);
+}
+
+bool GameWorld::Full() const {
+  MutexLock lock(&mu_);
+  return players_.size() >=
+         static_cast<size_t>(std::max(config_.max_players, 0));
+}
+
+size_t GameWorld::players() const {
+  MutexLock lock(&mu_);
+  return players_.size();
+}
+
+size_t GameWorld::Broadcast(const PlayerSlot& from,
+                            absl::Span<const uint8_t> packet) {
+  size_t delivered = 0;
+  size_t dropped = 0;
+  {
+    MutexLock lock(&mu_);
+    for (const auto& [key, player] : players_) {
+      if (key == from.key()) continue;
+      if (player.queue != nullptr && player.queue->Push(packet)) {
+        ++delivered;
+      } else {
+        ++dropped;
+      }
+    }
+  }
+  counters_.chat_delivered.fetch_add(delivered, std::memory_order_relaxed);
+  counters_.queue_full_drops.fetch_add(dropped, std::memory_order_relaxed);
+  return delivered;
+}
+
+bool GameWorld::SendTo(absl::string_view name,
+                       absl::Span<const uint8_t> packet) {
+  const std::string key = AccountKey(name);
+  bool found = false;
+  bool pushed = false;
+  {
+    MutexLock lock(&mu_);
+    auto it = players_.find(key);
+    if (it != players_.end()) {
+      found = true;
+      pushed = it->second.queue != nullptr && it->second.queue->Push(packet);
+    }
+  }
+  if (!found) {
+    counters_.whisper_no_receiver.fetch_add(1, std::memory_order_relaxed);
+  } else if (pushed) {
+    counters_.whisper_delivered.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    counters_.queue_full_drops.fetch_add(1, std::memory_order_relaxed);
+  }
+  return pushed;
+}
+
+}  // namespace muwarden::game
