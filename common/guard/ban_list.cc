@@ -129,7 +129,7 @@ absl::Status AppendLine(const std::string& path, const std::string& line) {
     // An operator may have left the last line without a newline.
     char last = '\n';
     if (::pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
-      data = "\n";
+      data.push_back('\n');
     }
   }
   absl::StrAppend(&data, line, "\n");
