@@ -571,6 +571,8 @@ int RunPackets(const Options& o, const Target& target,
     drain(MSG_DONTWAIT);
   }
   const double elapsed = absl::ToDoubleSeconds(clock.Now() - start);
+  // Answers already delivered stay readable after a reset: count them too.
+  drain(MSG_DONTWAIT);
   if (!server_closed) {
     // Give the server its chance to answer the last packets or to close.
     pollfd p{fd, POLLIN, 0};
