@@ -105,6 +105,7 @@ absl::Status Server::Start() {
   if (!config_.bans.path.empty()) {
     LogInfo("bans", absl::StrCat("loaded ", loaded->entries, " entries from ",
                                  config_.bans.path));
+    DropExpiredBans(loaded->expired);
   }
   auto fd = net::Listen(config_.bind, config_.port, config_.backlog);
   if (!fd.ok()) return fd.status();
@@ -148,6 +149,20 @@ void Server::Stop() {
   ::close(stop_pipe_[1]);
 }
 
+void Server::DropExpiredBans(size_t expired) {
+  if (expired == 0) return;
+  // SPEC: expired entries are dropped from the file when it is next rewritten;
+  // doing it right after a load cannot lose an operator's edit.
+  absl::Status status = bans_.Rewrite();
+  if (status.ok()) {
+    LogInfo("bans", absl::StrCat("dropped ", expired, " expired entries from ",
+                                 config_.bans.path));
+  } else {
+    LogWarn("bans", absl::StrCat("could not rewrite ", config_.bans.path, ": ",
+                                 status.message()));
+  }
+}
+
 void Server::ReloadBans() {
   auto loaded = bans_.Reload();
   if (!loaded.ok()) {
@@ -163,6 +178,7 @@ void Server::ReloadBans() {
   LogInfo("bans", absl::StrCat("reloaded ", loaded->entries, " entries from ",
                                config_.bans.path.empty() ? "(no ban file)"
                                                          : config_.bans.path));
+  DropExpiredBans(loaded->expired);
 }
 
 void Server::AcceptLoop() {

@@ -93,6 +93,7 @@ class Server {
               const std::string& ip, absl::string_view details = {});
   void HandleFdExhaustion();
   void BanWriterLoop();
+  void DropExpiredBans(size_t expired);
   void QueueBan(PendingBan ban);
   void RunConnection(net::UniqueFd fd, guard::IpAddress peer,
                      absl::Time accepted_at, guard::AdmitTicket ticket,

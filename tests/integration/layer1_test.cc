@@ -301,3 +301,25 @@ TEST(Layer1FdTest, FdExhaustionRefusesAsServerFullWithoutSpinning) {
 
 }  // namespace
 }  // namespace muwarden::testing
+
+namespace muwarden::testing {
+namespace {
+
+TEST(Layer1BanFileTest, ExpiredEntriesStopApplyingAndAreDroppedFromTheFile) {
+  const std::string ban_file = MakeTempDir() + "/bans.txt";
+  std::ofstream(ban_file)
+      << "# kept comment\n"
+      << "127.0.3.40 until=2001-01-01T00:00:00Z reason=long ago\n"
+      << "127.0.3.41 until=2999-01-01T00:00:00Z reason=still on\n";
+  InProcessConnectServer s;
+  ASSERT_TRUE(s.Start({"security.ban_file=" + ban_file}));
+  EXPECT_TRUE(Greeted(s.port(), "127.0.3.40"));
+  EXPECT_FALSE(Greeted(s.port(), "127.0.3.41"));
+  const std::string text = ReadFile(ban_file);
+  EXPECT_EQ(text.find("127.0.3.40"), std::string::npos) << text;
+  EXPECT_NE(text.find("127.0.3.41"), std::string::npos) << text;
+  EXPECT_NE(text.find("# kept comment"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace muwarden::testing
