@@ -1,0 +1,52 @@
+# syntax=docker/dockerfile:1
+# muwarden: MU Online ConnectServer and GameServer.
+#   docker build -t muwarden .
+#   docker run -p 44405:44405 muwarden connect-server --set ratelimit.conn_rate_limit=5
+#   docker run -p 55901:55901 muwarden game-server
+# The build stage uses the same scripts as CI (scripts/setup, scripts/build) and runs the unit
+# tests; the runtime stage holds only the runtime libraries, the two servers, the health probe
+# and the configs, and runs as an unprivileged user.
+
+# ---- build ------------------------------------------------------------------------------------
+FROM debian:12 AS build
+WORKDIR /src
+# Dependencies first, so editing the sources does not reinstall them.
+COPY scripts/setup scripts/setup
+RUN bash scripts/setup && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN BUILD_TYPE=Release BUILD_DIR=build bash scripts/build -DMUWARDEN_BENCH=OFF -DMUWARDEN_FUZZ=OFF
+RUN ctest --test-dir build -L unit --output-on-failure -j"$(nproc)"
+# The image's configs: the shipped config/*.ini with the ban files, account database and logs
+# pointed into the volumes below.
+RUN sh tools/docker/make-config.sh build/bin config /out/etc/muwarden \
+      /var/lib/muwarden /var/log/muwarden
+
+# ---- runtime ----------------------------------------------------------------------------------
+FROM debian:12-slim
+COPY scripts/setup /usr/local/share/muwarden/setup
+RUN bash /usr/local/share/muwarden/setup --runtime && rm -rf /var/lib/apt/lists/*
+# A fixed uid/gid so host directories mounted on the volumes can be chowned to it.
+RUN groupadd --system --gid 10001 muwarden \
+ && useradd --system --uid 10001 --gid muwarden --home-dir /var/lib/muwarden --no-create-home \
+      --shell /usr/sbin/nologin muwarden \
+ && install -d -o muwarden -g muwarden -m 0750 /var/lib/muwarden /var/log/muwarden
+COPY --from=build /src/build/bin/connect-server /src/build/bin/game-server \
+     /src/build/bin/muwarden-probe /usr/local/bin/
+COPY --from=build /out/etc/muwarden/ /etc/muwarden/
+COPY tools/docker/entrypoint.sh /usr/local/bin/muwarden-entrypoint
+COPY config/fail2ban/ /usr/local/share/doc/muwarden/fail2ban/
+COPY SECURITY.md /usr/local/share/doc/muwarden/
+
+USER muwarden:muwarden
+WORKDIR /var/lib/muwarden
+EXPOSE 44405 55901
+# State: ban files and the account database. Logs: the files fail2ban on the host reads.
+VOLUME ["/var/lib/muwarden", "/var/log/muwarden"]
+# The probe checks both default ports and passes when either greets like a MU server; set
+# this to HOST:PORT when a server runs on another port.
+ENV MUWARDEN_PROBE_TARGETS=127.0.0.1:44405,127.0.0.1:55901
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["/usr/local/bin/muwarden-probe", "--timeout", "3"]
+ENTRYPOINT ["/usr/local/bin/muwarden-entrypoint"]
+CMD ["connect-server"]
