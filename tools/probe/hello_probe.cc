@@ -244,8 +244,8 @@ std::vector<ProbeResult> ProbeAll(const std::vector<ProbeTarget>& targets,
           absl::StrAppend(&hex, b == 0 ? "" : " ",
                           absl::Hex(p.buffer[b], absl::kZeroPad2));
         }
-        finish(i,
-               absl::DataLossError(absl::StrCat("not a MU greeting: ", hex)));
+        finish(i, absl::DataLossError(absl::StrCat(
+                      "not a MU greeting: ", absl::AsciiStrToUpper(hex))));
       } else {
         finish(i, Judge(greeting, expect));
       }
