@@ -161,6 +161,39 @@ def main():
                 ops.fail(f"nft -c rejects the SECURITY.md recipe:\n{out}")
             else:
                 ops.log("ok: nft -c accepts the nftables recipe")
+    # 5. The iptables recipe (iptables-restore --test, where iptables is installed).
+    for block in re.findall(r"```iptables\n(.*?)```", doc, re.S):
+        commands = re.sub(r"\\\n\s*", " ", block).splitlines()
+        for program in ("iptables", "ip6tables"):
+            rules = [c.strip()[len(program):].strip() for c in commands
+                     if c.strip().startswith(program + " ")]
+            restore = shutil.which(program + "-restore")
+            if not rules:
+                ops.fail(f"no {program} rules in the iptables recipe")
+            if restore is None:
+                ops.log(f"note: {program}-restore not installed; {len(rules)} rules not checked")
+                continue
+            path = os.path.join(tempfile.mkdtemp(prefix="muwarden-ops-ipt-"), "rules")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("*filter\n" + "\n".join(rules) + "\nCOMMIT\n")
+            code, out = ops.run([restore, "--test", path], timeout=30)
+            if code != 0 and ("Permission denied" in out or "not permitted" in out):
+                ops.log(f"note: {program}-restore --test needs CAP_NET_ADMIN here")
+            elif code != 0:
+                ops.fail(f"{program}-restore --test rejects the recipe:\n{out}")
+            else:
+                ops.log(f"ok: {program}-restore --test accepts the {len(rules)} {program} rules")
+
+    # 6. The kernel settings exist.
+    for block in re.findall(r"```sysctl\n(.*?)```", doc, re.S):
+        for line in block.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            key = line.split("=")[0].strip()
+            if not os.path.exists("/proc/sys/" + key.replace(".", "/")):
+                ops.fail(f"SECURITY.md names a sysctl this kernel does not have: {key}")
+            ops.log(f"ok: sysctl {key} exists")
     ops.log("PASS: SECURITY.md is consistent with the tests, the binaries and the filter")
 
 
