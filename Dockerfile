@@ -34,7 +34,8 @@ COPY --from=build /src/build/bin/connect-server /src/build/bin/game-server \
      /src/build/bin/muwarden-probe /usr/local/bin/
 COPY --from=build /out/etc/muwarden/ /etc/muwarden/
 COPY tools/docker/entrypoint.sh /usr/local/bin/muwarden-entrypoint
-COPY config/fail2ban/ /usr/local/share/doc/muwarden/fail2ban/
+# The shipped examples (configs, bans.txt, fail2ban, systemd) for reference.
+COPY config/ /usr/local/share/doc/muwarden/config/
 COPY SECURITY.md /usr/local/share/doc/muwarden/
 
 USER muwarden:muwarden
