@@ -69,6 +69,16 @@ class GameServerTest : public ::testing::Test {
     db_dir_ = nullptr;
   }
 
+  // A clean exit proves the shutdown path, and under the sanitizers also that
+  // the server process had no report (they make the exit status non-zero).
+  void TearDown() override {
+    if (server_.pid() <= 0) return;
+    const int status = server_.Stop();
+    const std::string log = server_.Log();
+    EXPECT_EQ(status, 0) << log;
+    EXPECT_EQ(log.find("Sanitizer"), std::string::npos) << log;
+  }
+
   void Start(std::vector<std::string> extra = {}) {
     dir_ = MakeTempDir();
     std::vector<std::string> args = {
