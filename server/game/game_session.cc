@@ -48,7 +48,10 @@ bool GameSession::AllowedBeforeHandshake(const protocol::Frame& frame) const {
 }
 
 void GameSession::OnClose(runtime::Connection& conn) {
-  (void)conn;
+  if (slot_.held()) {
+    LogInfo("game",
+            absl::StrCat("left: ", slot_.name(), " from ", conn.peer_ip()));
+  }
   slot_.Release();
 }
 
@@ -246,6 +249,8 @@ absl::Status GameSession::HandleLogout(runtime::Connection& conn,
   if (*type == kLogoutCharacterSelect) return absl::OkStatus();
   // Closing the game or going back to server select leaves this server: the
   // player slot is freed now, and the connection ends.
+  LogInfo("game",
+          absl::StrCat("logout: ", slot_.name(), " from ", conn.peer_ip()));
   slot_.Release();
   return absl::CancelledError("logout");
 }
