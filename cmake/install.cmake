@@ -69,7 +69,7 @@ install(CODE "
                  \"\${_root}\${_etc}/fail2ban/filter.d/muwarden.conf\" COPYONLY)
   file(READ \"\${_src}/fail2ban/jail.d/muwarden.local\" _text)
   string(REPLACE \"/var/log/muwarden/\" \"${MUWARDEN_LOG_DIR}/\" _text \"\${_text}\")
-  set(_jail \"\${CMAKE_CURRENT_BINARY_DIR}/muwarden.local.install\")
+  set(_jail \"${CMAKE_BINARY_DIR}/muwarden.local.install\")
   file(WRITE \"\${_jail}\" \"\${_text}\")
   _mw_install_if_absent(\"\${_jail}\" \"\${_root}\${_etc}/fail2ban/jail.d\" muwarden.local)
 
