@@ -129,9 +129,19 @@ void Logger::Log(LogLevel level, absl::string_view category,
 
 void Logger::WriteLocked(LogLevel level, absl::string_view category,
                          absl::string_view message) {
-  std::string line =
-      absl::StrCat(FormatStamp(clock_.WallNow()), " ", LogLevelName(level),
-                   " [", category, "] ", message, "\n");
+  std::string line = absl::StrCat(FormatStamp(clock_.WallNow()), " ",
+                                  LogLevelName(level), " [", category, "] ");
+  // One event is one line: control bytes (a newline in text that came from a peer) are
+  // escaped, so nobody can forge a second line naming another IP for fail2ban to ban.
+  for (char c : message) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) {
+      absl::StrAppend(&line, "\\x", absl::Hex(u, absl::kZeroPad2));
+    } else {
+      line.push_back(c);
+    }
+  }
+  line.push_back('\n');
   std::fwrite(line.data(), 1, line.size(), out_);
   std::fflush(out_);
 }

@@ -71,6 +71,17 @@ TEST(LogTest, EveryEventHasItsFixedText) {
     EXPECT_EQ(SecurityEventText(event), text);
 }
 
+TEST(LogTest, ControlBytesCannotForgeASecondLine) {
+  FakeClock clock;
+  Logger logger(clock);
+  Capture out;
+  logger.SetStreamForTest(out.file());
+  logger.Security(SecurityEvent::kLoginFailed, "192.0.2.9",
+                  "user x\n2026-11-22T01:23:45.678Z WARN [security] Login failed: 10.0.0.1");
+  EXPECT_EQ(out.Lines(), 1);
+  EXPECT_NE(out.Text().find("user x\\x0a2026"), std::string::npos) << out.Text();
+}
+
 TEST(LogTest, LevelFiltersLines) {
   FakeClock clock;
   Logger logger(clock);
