@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -53,6 +55,9 @@ struct Options {
   int threads = 1;
   double duration_s = 2;
   uint64_t count = 1'000'000;
+  int inflight = 8;  // flood: connections under way at once per thread
+  double rate =
+      0;  // flood: connections per second over all threads; 0 = flat out
   std::string expect = "none";
   std::string close = "rst";
   int connections = 100;
@@ -290,11 +295,209 @@ struct FloodStats {
   DialErrors errors;
 };
 
-int RunFlood(const Options& o, const Target& target,
-             const std::vector<uint32_t>& sources) {
+double ProcessCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// Starts a non-blocking connect from `source` (host order; 0 = no bind). The
+// fd with *in_progress telling whether the handshake is still under way, or
+// -1 with *err = errno.
+int StartDial(const Target& target, uint32_t source, bool* in_progress,
+              int* err) {
+  int fd = socket(target.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *err = errno;
+    return -1;
+  }
+  if (source != 0) {
+    int one = 1;
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    src.sin_addr.s_addr = htonl(source);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof(src)) != 0) {
+      *err = errno;
+      close(fd);
+      return -1;
+    }
+  }
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&target.addr),
+              target.len) == 0) {
+    *in_progress = false;
+    return fd;
+  }
+  if (errno == EINPROGRESS) {
+    *in_progress = true;
+    return fd;
+  }
+  *err = errno;
+  close(fd);
+  return -1;
+}
+
+// One flood thread: up to --inflight connections at once on one epoll set, so
+// one load core keeps a server busy without a thread per connection (each
+// blocked thread would leave the server core idle between connections, and
+// the run would measure wake-up latency instead of the server).
+void FloodThread(const Options& o, const Target& target,
+                 const std::vector<uint32_t>& sources, absl::Time start,
+                 absl::Time end, std::atomic<uint64_t>& claimed,
+                 FloodStats& s) {
   Clock& clock = Clock::Real();
   const bool expect_hello = o.expect == "hello";
   const bool rst = o.close == "rst";
+  const absl::Duration timeout = absl::Milliseconds(o.timeout_ms);
+  struct Pending {
+    absl::Time deadline;
+    bool connecting = true;
+    size_t got = 0;
+    uint8_t buf[sizeof(kHello)];
+  };
+  absl::flat_hash_map<int, Pending> pending;
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) {
+    s.errors.Add(errno);
+    return;
+  }
+  auto finish = [&](int fd, bool registered) {
+    if (registered) epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr);
+    CloseSocket(fd, rst);
+    pending.erase(fd);
+  };
+  // The handshake completed: count it, then close or wait for the hello.
+  auto established = [&](int fd, bool registered) {
+    ++s.connections;
+    if (!expect_hello) {
+      finish(fd, registered);
+      return;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    epoll_ctl(ep, registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev);
+    pending[fd].connecting = false;
+  };
+  bool claiming = true;
+  bool have_next = false;
+  uint64_t next = 0;
+  absl::Time last_scan = clock.Now();
+  epoll_event events[256];
+  while (true) {
+    absl::Time now = clock.Now();
+    absl::Time wake = now + absl::Milliseconds(10);
+    if (now >= end) claiming = false;
+    while (claiming && pending.size() < static_cast<size_t>(o.inflight)) {
+      if (!have_next) {
+        next = claimed.fetch_add(1, std::memory_order_relaxed);
+        if (next >= o.count) {
+          claiming = false;
+          break;
+        }
+        have_next = true;
+      }
+      if (o.rate > 0) {
+        // Connection n is due at start + n / rate: every server measured
+        // sees the same arrivals, whatever its speed.
+        const absl::Time due =
+            start + absl::Seconds(static_cast<double>(next) / o.rate);
+        if (due >= end) {
+          claiming = false;
+          break;
+        }
+        if (due > now) {
+          wake = std::min(wake, due);
+          break;
+        }
+      }
+      have_next = false;
+      bool in_progress = false;
+      int err = 0;
+      const int fd =
+          StartDial(target, sources[next % sources.size()], &in_progress, &err);
+      if (fd < 0) {
+        s.errors.Add(err);
+        continue;
+      }
+      Pending& p = pending[fd];
+      p = Pending{};
+      p.deadline = now + timeout;
+      if (!in_progress) {
+        established(fd, false);
+        continue;
+      }
+      epoll_event ev{};
+      ev.events = EPOLLOUT;
+      ev.data.fd = fd;
+      epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    }
+    if (!claiming && pending.empty()) break;
+    const int wait_ms = static_cast<int>(
+        std::max<int64_t>(0, absl::ToInt64Milliseconds(wake - clock.Now())));
+    const int n = epoll_wait(ep, events, 256, wait_ms);
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[i].data.fd;
+      auto it = pending.find(fd);
+      if (it == pending.end()) continue;
+      Pending& p = it->second;
+      if (p.connecting) {
+        int err = 0;
+        socklen_t len = sizeof(err);
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        if (err == 0 || err == ECONNRESET || err == EPIPE) {
+          // A reset needs a connection: accepted and closed before we
+          // looked. What the server sent before it is still readable.
+          established(fd, true);
+        } else {
+          s.errors.Add(err);
+          finish(fd, true);
+        }
+        continue;
+      }
+      const ssize_t got = recv(fd, p.buf + p.got, sizeof(p.buf) - p.got, 0);
+      if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      if (got > 0) {
+        p.got += static_cast<size_t>(got);
+        if (p.got < sizeof(p.buf)) continue;
+        if (std::memcmp(p.buf, kHello, sizeof(kHello)) == 0) {
+          ++s.hello;
+        } else {
+          ++s.wrong_bytes;
+        }
+      } else if (p.got == 0) {
+        ++s.closed_without_hello;  // EOF or reset before any byte
+      } else {
+        ++s.wrong_bytes;
+      }
+      finish(fd, true);
+    }
+    now = clock.Now();
+    if (now - last_scan >= absl::Milliseconds(10)) {
+      last_scan = now;
+      std::vector<int> expired;
+      for (const auto& [fd, p] : pending) {
+        if (p.deadline <= now) expired.push_back(fd);
+      }
+      for (int fd : expired) {
+        if (pending[fd].connecting) {
+          s.errors.Add(ETIMEDOUT);
+        } else {
+          ++s.read_timeouts;
+        }
+        finish(fd, true);
+      }
+    }
+  }
+  close(ep);
+}
+
+int RunFlood(const Options& o, const Target& target,
+             const std::vector<uint32_t>& sources) {
+  Clock& clock = Clock::Real();
+  const double cpu_at_start = ProcessCpuSeconds();
+  const bool expect_hello = o.expect == "hello";
   std::atomic<uint64_t> claimed{0};
   std::vector<FloodStats> stats(static_cast<size_t>(o.threads));
   const absl::Time start = clock.Now();
@@ -302,35 +505,8 @@ int RunFlood(const Options& o, const Target& target,
   std::vector<std::thread> threads;
   for (int t = 0; t < o.threads; ++t) {
     threads.emplace_back([&, t] {
-      FloodStats& s = stats[static_cast<size_t>(t)];
-      while (clock.Now() < end) {
-        const uint64_t n = claimed.fetch_add(1, std::memory_order_relaxed);
-        if (n >= o.count) break;
-        int err = 0;
-        int fd = Dial(target, sources[n % sources.size()], o.timeout_ms, &err);
-        if (fd < 0) {
-          s.errors.Add(err);
-          continue;
-        }
-        ++s.connections;
-        if (expect_hello) {
-          switch (ReadHello(fd)) {
-            case HelloEnd::kGotHello:
-              ++s.hello;
-              break;
-            case HelloEnd::kClosed:
-              ++s.closed_without_hello;
-              break;
-            case HelloEnd::kOther:
-              ++s.wrong_bytes;
-              break;
-            case HelloEnd::kTimeout:
-              ++s.read_timeouts;
-              break;
-          }
-        }
-        CloseSocket(fd, rst);
-      }
+      FloodThread(o, target, sources, start, end, claimed,
+                  stats[static_cast<size_t>(t)]);
     });
   }
   for (auto& th : threads) th.join();
@@ -346,6 +522,7 @@ int RunFlood(const Options& o, const Target& target,
   }
   Print("mode", std::string("flood"));
   Print("threads", static_cast<uint64_t>(o.threads));
+  Print("inflight", static_cast<uint64_t>(o.inflight));
   Print("sources", static_cast<uint64_t>(sources.size()));
   Print("elapsed_s", elapsed);
   Print("connections", total.connections);
@@ -358,6 +535,11 @@ int RunFlood(const Options& o, const Target& target,
     Print("hello_per_s", elapsed > 0 ? total.hello / elapsed : 0.0);
   }
   Print("connections_per_s", elapsed > 0 ? total.connections / elapsed : 0.0);
+  // Our own CPU per connection: tells whether the load or the server was the
+  // bottleneck.
+  const double cpu_s = ProcessCpuSeconds() - cpu_at_start;
+  Print("client_cpu_us_per_conn",
+        total.connections > 0 ? cpu_s * 1e6 / total.connections : 0.0);
   return 0;
 }
 
@@ -462,6 +644,9 @@ int RunProbe(const Options& o, const Target& target,
   const absl::Time end = start + absl::Seconds(o.duration_s);
   const absl::Duration interval = absl::Microseconds(o.interval_ms * 1000);
   std::vector<uint64_t> samples_us;
+  // connect() alone: the kernel's part (SYN queue, accept queue room), apart
+  // from the server's accept and hello.
+  std::vector<uint64_t> connect_us;
   uint64_t closed = 0, timeouts = 0, wrong = 0, attempts = 0;
   DialErrors errors;
   absl::Time next = start;
@@ -482,6 +667,8 @@ int RunProbe(const Options& o, const Target& target,
       errors.Add(err);
       continue;
     }
+    connect_us.push_back(
+        static_cast<uint64_t>(absl::ToInt64Microseconds(clock.Now() - t0)));
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     // The first byte is what a player waits for; the rest of the hello is in
@@ -518,6 +705,9 @@ int RunProbe(const Options& o, const Target& target,
   Print("p50_us", Percentile(sorted, 0.50));
   Print("p99_us", Percentile(sorted, 0.99));
   Print("max_us", sorted.empty() ? 0 : sorted.back());
+  std::sort(connect_us.begin(), connect_us.end());
+  Print("connect_p50_us", Percentile(connect_us, 0.50));
+  Print("connect_p99_us", Percentile(connect_us, 0.99));
   return 0;
 }
 
@@ -636,6 +826,13 @@ int main(int argc, char** argv) {
   app.add_option("--count", o.count,
                  "at most this many connections (flood), probes or packets")
       ->check(CLI::Range(uint64_t{1}, kMaxCount));
+  app.add_option("--inflight", o.inflight,
+                 "flood: connections under way at once per thread")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--rate", o.rate,
+                 "flood: connections per second over all threads (0 = as "
+                 "fast as possible)")
+      ->check(CLI::Range(0.0, 10'000'000.0));
   app.add_option("--expect", o.expect,
                  "flood: none = close right after connect; hello = read the "
                  "hello first")
