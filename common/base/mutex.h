@@ -77,6 +77,16 @@ class CondVar {
     lock.release();
     return status == std::cv_status::no_timeout;
   }
+  // Waits until `pred()` holds or `timeout` passes; returns pred(). The caller
+  // holds `mu`.
+  template <typename Pred>
+  bool WaitWithTimeout(Mutex* mu, absl::Duration timeout, Pred pred) {
+    std::unique_lock<std::mutex> lock(mu->mu_, std::adopt_lock);
+    const bool ok =
+        cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout), pred);
+    lock.release();
+    return ok;
+  }
   void Signal() { cv_.notify_one(); }
   void SignalAll() { cv_.notify_all(); }
 

@@ -200,6 +200,10 @@ CloseReason ConnectionRunner::Loop(Session& session) {
             absl::StrCat("arena too small for the frame buffer: ", peer_ip_));
     return CloseReason::kArenaExhausted;
   }
+  if (config_.send_buffer_bytes > 0) {
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &config_.send_buffer_bytes,
+                 sizeof(config_.send_buffer_bytes));
+  }
   assembler_ = std::make_unique<protocol::FrameAssembler>(
       buffer,
       std::min(config_.handshake.max_frame_size, config_.max_frame_size));

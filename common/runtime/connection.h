@@ -27,6 +27,11 @@ struct ConnectionConfig {
   guard::SlidingWindowConfig raw_packets{20, absl::Seconds(2)};
   HandshakeConfig handshake;
   OutboundQueueConfig outbound;
+  // Kernel send buffer per client (the kernel doubles it). A fixed size instead
+  // of autotuning keeps a stalled reader from parking megabytes in the kernel
+  // and lets the write deadline react after a few packets' worth, not after ~4
+  // MB; 0 keeps the kernel default.
+  int send_buffer_bytes = 32 * 1024;
 };
 
 // Why a connection ended; for counters and tests.

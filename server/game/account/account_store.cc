@@ -243,9 +243,9 @@ HashGate::Slot::~Slot() {
 }
 
 HashGate::Slot HashGate::Acquire(absl::Duration timeout) {
-  StdMutexLock lock(&mu_);
-  bool free = mu_.WaitFor(
-      freed_, timeout,
+  MutexLock lock(&mu_);
+  bool free = freed_.WaitWithTimeout(
+      &mu_, timeout,
       [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return in_use_ < slots_; });
   if (!free) return Slot();
   ++in_use_;
@@ -253,16 +253,16 @@ HashGate::Slot HashGate::Acquire(absl::Duration timeout) {
 }
 
 int HashGate::in_use() const {
-  StdMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return in_use_;
 }
 
 void HashGate::Release() {
   {
-    StdMutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     --in_use_;
   }
-  freed_.notify_one();
+  freed_.Signal();
 }
 
 // ------------------------------------------------------------ AccountStore
@@ -282,7 +282,7 @@ AccountStore::AccountStore(const AccountStoreConfig& config, Clock& clock)
     : config_(config), clock_(clock), gate_(config.max_concurrent_hashes) {}
 
 AccountStore::~AccountStore() {
-  StdMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   stmts_.reset();
   // The last connection to close checkpoints the WAL into the main file.
   if (db_ != nullptr) sqlite3_close_v2(db_);
@@ -340,7 +340,7 @@ absl::StatusOr<std::unique_ptr<AccountStore>> AccountStore::Open(
 
 absl::Status AccountStore::Init() {
   if (absl::Status s = CreatePrivateFile(config_.path); !s.ok()) return s;
-  StdMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   // NOMUTEX: mu_ already serialises every use of the connection.
   int rc = sqlite3_open_v2(
       config_.path.c_str(), &db_,
@@ -496,7 +496,7 @@ absl::Status AccountStore::AddAccount(absl::string_view name,
   absl::StatusOr<std::string> hash = HashPassword(password);
   if (!hash.ok()) return hash.status();
 
-  StdMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   sqlite3_stmt* stmt = stmts_->insert.get();
   StmtUse use(stmt);
   if (absl::Status s = BindText(stmt, 1, name); !s.ok()) return s;
@@ -537,7 +537,7 @@ absl::Status AccountStore::Block(absl::string_view name,
           " is not in the future"));
     }
   }
-  StdMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   sqlite3_stmt* stmt = stmts_->block.get();
   StmtUse use(stmt);
   if (absl::Status s = BindText(stmt, 1, name); !s.ok()) return s;
@@ -548,7 +548,7 @@ absl::Status AccountStore::Block(absl::string_view name,
 
 absl::Status AccountStore::Unblock(absl::string_view name) {
   if (absl::Status s = ValidateAccountName(name); !s.ok()) return s;
-  StdMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   sqlite3_stmt* stmt = stmts_->unblock.get();
   StmtUse use(stmt);
   if (absl::Status s = BindText(stmt, 1, name); !s.ok()) return s;
@@ -562,7 +562,7 @@ absl::Status AccountStore::SetPassword(absl::string_view name,
   if (absl::Status s = ValidatePassword(password); !s.ok()) return s;
   absl::StatusOr<std::string> hash = HashPassword(password);
   if (!hash.ok()) return hash.status();
-  StdMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   sqlite3_stmt* stmt = stmts_->set_password.get();
   StmtUse use(stmt);
   if (absl::Status s = BindText(stmt, 1, name); !s.ok()) return s;
@@ -572,7 +572,7 @@ absl::Status AccountStore::SetPassword(absl::string_view name,
 
 absl::StatusOr<AccountInfo> AccountStore::Get(absl::string_view name) {
   if (absl::Status s = ValidateAccountName(name); !s.ok()) return s;
-  StdMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   sqlite3_stmt* stmt = stmts_->select_one.get();
   StmtUse use(stmt);
   if (absl::Status s = BindText(stmt, 1, name); !s.ok()) return s;
@@ -583,7 +583,7 @@ absl::StatusOr<AccountInfo> AccountStore::Get(absl::string_view name) {
 }
 
 absl::StatusOr<std::vector<AccountInfo>> AccountStore::List() {
-  StdMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   sqlite3_stmt* stmt = stmts_->select_all.get();
   StmtUse use(stmt);
   std::vector<AccountInfo> accounts;
@@ -600,7 +600,7 @@ LoginCheck AccountStore::Verify(absl::string_view name,
   LoginCheck check;
   std::string stored_hash;
   if (ValidateAccountName(name).ok()) {
-    StdMutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     sqlite3_stmt* stmt = stmts_->select_one.get();
     StmtUse use(stmt);
     if (!BindText(stmt, 1, name).ok()) return check;
@@ -661,7 +661,7 @@ LoginCheck AccountStore::Verify(absl::string_view name,
     return check;
   }
 
-  StdMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   {
     sqlite3_stmt* stmt = stmts_->record_login.get();
     StmtUse use(stmt);
@@ -694,7 +694,7 @@ absl::StatusOr<std::string> AccountStore::Pragma(absl::string_view name) {
   if (name.empty()) {
     return absl::InvalidArgumentError("pragma name must be [a-z_]+");
   }
-  StdMutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   sqlite3_stmt* raw = nullptr;
   std::string sql = absl::StrCat("PRAGMA ", name);
   int rc = sqlite3_prepare_v2(db_, sql.c_str(), -1, &raw, nullptr);

@@ -5,7 +5,6 @@
 #define MUWARDEN_SERVER_GAME_ACCOUNT_ACCOUNT_STORE_H_
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -20,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/base/clock.h"
+#include "common/base/mutex.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -90,43 +90,6 @@ struct LoginCheck {
   std::optional<AccountInfo> account;
 };
 
-// A std::mutex with clang thread-safety annotations. Debian's libabsl is not
-// built with ThreadSanitizer, so TSan cannot see absl::Mutex hand-offs and
-// reports every lock as a race; std::mutex goes through pthread, which TSan
-// intercepts.
-class ABSL_LOCKABLE StdMutex {
- public:
-  void Lock() ABSL_EXCLUSIVE_LOCK_FUNCTION() { mu_.lock(); }
-  void Unlock() ABSL_UNLOCK_FUNCTION() { mu_.unlock(); }
-  // Waits on `cv` until `pred()` holds or `timeout` passes; the caller holds
-  // the lock, and holds it again on return. Returns pred().
-  template <typename Pred>
-  bool WaitFor(std::condition_variable& cv, absl::Duration timeout, Pred pred)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(this) {
-    std::unique_lock<std::mutex> lock(mu_, std::adopt_lock);
-    bool ok = cv.wait_for(lock, absl::ToChronoNanoseconds(timeout), pred);
-    lock.release();
-    return ok;
-  }
-
- private:
-  std::mutex mu_;
-};
-
-class ABSL_SCOPED_LOCKABLE StdMutexLock {
- public:
-  explicit StdMutexLock(StdMutex* mu) ABSL_EXCLUSIVE_LOCK_FUNCTION(mu)
-      : mu_(mu) {
-    mu_->Lock();
-  }
-  StdMutexLock(const StdMutexLock&) = delete;
-  StdMutexLock& operator=(const StdMutexLock&) = delete;
-  ~StdMutexLock() ABSL_UNLOCK_FUNCTION() { mu_->Unlock(); }
-
- private:
-  StdMutex* const mu_;
-};
-
 // Bounds the password hashes in flight; each one holds memlimit bytes.
 // Thread-safe.
 class HashGate {
@@ -158,8 +121,8 @@ class HashGate {
   void Release();
 
   const int slots_;
-  mutable StdMutex mu_;
-  std::condition_variable freed_;
+  mutable Mutex mu_;
+  CondVar freed_;
   int in_use_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
@@ -230,7 +193,7 @@ class AccountStore {
   // Same cost as a real hash; written once in Init, then read-only.
   std::string dummy_hash_;
 
-  mutable StdMutex mu_;
+  mutable Mutex mu_;
   sqlite3* db_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
 
