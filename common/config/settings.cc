@@ -447,7 +447,7 @@ std::vector<KeySpec> BuildKeys(ServerKind kind) {
         [](ServerSettings& s) -> absl::Duration& {
           return s.game.login_ip_ban_duration;
         },
-        "ban length for an IP over login_ip_fail_limit; 0 = permanent"));
+        "ban length for an IP that reached login_ip_fail_limit, written to the ban file; 0 = permanent"));
     k.push_back(IntKey(
         "game", "login_account_fail_limit", 1, 100000,
         [](ServerSettings& s) -> int& {
@@ -466,7 +466,7 @@ std::vector<KeySpec> BuildKeys(ServerKind kind) {
         [](ServerSettings& s) -> absl::Duration& {
           return s.game.login_account_lock_duration;
         },
-        "how long an account under attack answers 'temporarily blocked'"));
+        "how long a locked account answers 'temporarily blocked' (14); attempts meanwhile do not extend it"));
   }
   return k;
 }
