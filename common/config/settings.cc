@@ -434,8 +434,9 @@ std::vector<KeySpec> BuildKeys(ServerKind kind) {
     k.push_back(IntKey(
         "game", "login_ip_fail_limit", 1, 100000,
         [](ServerSettings& s) -> int& { return s.game.login_ip_fail_limit; },
-        "failed logins per IP per login_ip_fail_window before the IP is "
-        "banned"));
+        "failed logins per IP (IPv6: per /64) within login_ip_fail_window; the "
+        "one that "
+        "reaches it bans the IP"));
     k.push_back(SecondsKey(
         "game", "login_ip_fail_window", 1, 86400,
         [](ServerSettings& s) -> absl::Duration& {
@@ -447,14 +448,17 @@ std::vector<KeySpec> BuildKeys(ServerKind kind) {
         [](ServerSettings& s) -> absl::Duration& {
           return s.game.login_ip_ban_duration;
         },
-        "ban length for an IP that reached login_ip_fail_limit, written to the ban file; 0 = permanent"));
+        "ban length for an IP that reached login_ip_fail_limit, written to the "
+        "ban file; 0 = permanent"));
     k.push_back(IntKey(
         "game", "login_account_fail_limit", 1, 100000,
         [](ServerSettings& s) -> int& {
           return s.game.login_account_fail_limit;
         },
-        "failed logins per account per login_account_fail_window before it is "
-        "locked"));
+        "failed logins per account within login_account_fail_window; the one "
+        "that reaches "
+        "it locks the account (answer 14); tracked accounts are capped by "
+        "server.max_tracked_ips"));
     k.push_back(SecondsKey(
         "game", "login_account_fail_window", 1, 86400,
         [](ServerSettings& s) -> absl::Duration& {
@@ -466,7 +470,8 @@ std::vector<KeySpec> BuildKeys(ServerKind kind) {
         [](ServerSettings& s) -> absl::Duration& {
           return s.game.login_account_lock_duration;
         },
-        "how long a locked account answers 'temporarily blocked' (14); attempts meanwhile do not extend it"));
+        "how long a locked account answers 'temporarily blocked' (14); "
+        "attempts meanwhile do not extend it"));
   }
   return k;
 }
