@@ -16,15 +16,33 @@ void FrameAssembler::SetMaxFrameSize(size_t max_frame_size) {
 
 absl::Span<uint8_t> FrameAssembler::WritableSpace() {
   if (begin_ > 0) {
-    // Compact so a frame always starts at offset 0 and fits the buffer.
+    // Only the unread rest of a frame can be here; move it to the front.
     std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
-  // A single recv may bring several pipelined frames, or the header and some
-  // body bytes of a frame that Next() will then refuse; either way the buffer
-  // never grows past one frame.
-  return buffer_.subspan(end_);
+  // Ask for exactly what the next decision needs, so nothing past a header is
+  // taken from the socket before that header is judged: the smallest header
+  // first, then the rest of a 3-byte header, then exactly the body the accepted
+  // header declared.
+  size_t want = 0;
+  if (end_ < 2) {
+    want = 2;
+  } else {
+    const size_t header_size = HeaderSizeOf(buffer_[0]);
+    if (header_size == 0) return {};  // refused: Next() reports it
+    if (end_ < header_size) {
+      want = header_size;
+    } else {
+      FrameHeader header;
+      auto state = DecodeHeader(absl::MakeConstSpan(buffer_.data(), end_),
+                                max_frame_size_, &header);
+      if (!state.ok()) return {};  // refused: Next() reports it
+      want = header.length;
+    }
+  }
+  if (want <= end_) return {};  // a whole frame is buffered: Next() first
+  return buffer_.subspan(end_, std::min(want, buffer_.size()) - end_);
 }
 
 void FrameAssembler::Commit(size_t n) { end_ += n; }

@@ -60,10 +60,9 @@ CloseReason ConnectionRunner::Run(Session& session) {
   session.OnClose(*this);
   if (outbound_) outbound_->Close();
   counters_.connections_active.fetch_sub(1, std::memory_order_relaxed);
-  // The caller's close() follows; a reset here would lose the last answer on
-  // the way out.
-  ::shutdown(fd_.get(), SHUT_RDWR);
-  fd_.Reset();
+  // The destructor closes the socket: a FIN when everything was read, a reset
+  // when the peer's bytes were left unread (the body of a refused frame is
+  // never read).
   return reason;
 }
 

@@ -58,7 +58,8 @@ class ConnectionRunner final : public Connection {
                    uint64_t id);
   ~ConnectionRunner() override;
 
-  // Runs the connection to its end; the socket is closed when this returns.
+  // Runs the connection to its end; the socket is closed when the runner is
+  // destroyed.
   CloseReason Run(Session& session);
 
   // Connection:

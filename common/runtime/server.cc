@@ -302,9 +302,7 @@ void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr,
       Handoff{std::move(fd), *peer, std::move(result.ticket)});
   bool submitted = pool_.Submit([this, handoff, now, id](Arena& arena) {
     RunConnection(std::move(handoff->fd), handoff->peer, now,
-                  std::move(handoff->ticket), arena);
-    MutexLock lock(&live_mu_);
-    live_fds_.erase(id);
+                  std::move(handoff->ticket), arena, id);
   });
   if (!submitted) {
     {
@@ -321,15 +319,25 @@ void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr,
 
 void Server::RunConnection(net::UniqueFd fd, guard::IpAddress peer,
                            absl::Time accepted_at, guard::AdmitTicket ticket,
-                           Arena& arena) {
+                           Arena& arena, uint64_t id) {
   counters_.connections_served.fetch_add(1, std::memory_order_relaxed);
-  if (stopping_.load(std::memory_order_relaxed)) return;
+  auto unregister = [this, id] {
+    MutexLock lock(&live_mu_);
+    live_fds_.erase(id);
+  };
+  if (stopping_.load(std::memory_order_relaxed)) {
+    unregister();
+    return;
+  }
   ConnectionRunner runner(std::move(fd), peer, accepted_at, config_.connection,
-                          arena, clock_, counters_,
-                          next_id_.fetch_add(1, std::memory_order_relaxed));
+                          arena, clock_, counters_, id);
   std::unique_ptr<Session> session = factory_(runner);
   runner.Run(*session);
   session.reset();
+  // Stop() shuts down the sockets it finds registered: unregister before the
+  // runner's destructor closes this one, so it never touches a descriptor
+  // number reused elsewhere.
+  unregister();
   // `ticket` is released when this returns: after the socket is closed, on
   // every path.
   (void)ticket;

@@ -97,7 +97,7 @@ class Server {
   void QueueBan(PendingBan ban);
   void RunConnection(net::UniqueFd fd, guard::IpAddress peer,
                      absl::Time accepted_at, guard::AdmitTicket ticket,
-                     Arena& arena);
+                     Arena& arena, uint64_t id);
 
   const ServerConfig config_;
   const SessionFactory factory_;

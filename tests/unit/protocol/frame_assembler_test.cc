@@ -40,6 +40,47 @@ FeedResult Feed(FrameAssembler& a, const std::vector<uint8_t>& bytes,
   return result;
 }
 
+TEST(FrameAssemblerTest, AsksForTheHeaderThenExactlyTheDeclaredBody) {
+  std::vector<uint8_t> buf(255);
+  FrameAssembler a(absl::MakeSpan(buf), 255);
+  auto commit = [&a](std::vector<uint8_t> bytes) {
+    auto space = a.WritableSpace();
+    ASSERT_GE(space.size(), bytes.size());
+    std::memcpy(space.data(), bytes.data(), bytes.size());
+    a.Commit(bytes.size());
+  };
+  EXPECT_EQ(a.WritableSpace().size(), 2u);  // the smallest header
+  commit({0xC2, 0x00});
+  EXPECT_EQ(a.WritableSpace().size(), 1u);  // the rest of a 3-byte header
+  commit({0x06});
+  EXPECT_EQ(a.WritableSpace().size(), 3u);  // exactly the body: 6 - 3
+  commit({0xF4, 0x06, 0x00});
+  EXPECT_TRUE(a.WritableSpace().empty());  // a whole frame waits for Next()
+  auto frame = a.Next();
+  ASSERT_TRUE(frame.ok() && frame->has_value());
+  EXPECT_EQ((*frame)->bytes.size(), 6u);
+  EXPECT_EQ(a.WritableSpace().size(), 2u);
+}
+
+TEST(FrameAssemblerTest, RefusedHeaderTakesNoBody) {
+  std::vector<uint8_t> buf(255);
+  FrameAssembler a(absl::MakeSpan(buf), 100);
+  auto space = a.WritableSpace();
+  ASSERT_EQ(space.size(), 2u);
+  space[0] = 0xC1;
+  space[1] = 0xFF;  // over the cap of 100
+  a.Commit(2);
+  EXPECT_TRUE(a.WritableSpace().empty());
+  EXPECT_TRUE(IsOversize(a.Next().status()));
+  FrameAssembler b(absl::MakeSpan(buf), 100);
+  auto garbage = b.WritableSpace();
+  garbage[0] = 'G';
+  garbage[1] = 'E';
+  b.Commit(2);
+  EXPECT_TRUE(b.WritableSpace().empty());
+  EXPECT_EQ(b.Next().status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST(FrameAssemblerTest, OneByteAtATime) {
   std::vector<uint8_t> buf(255);
   FrameAssembler a(absl::MakeSpan(buf), 255);
