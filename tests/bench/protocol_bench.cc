@@ -1,6 +1,6 @@
 // Cost of the frame codec on the receive path: DecodeHeader on accepted and
-// refused headers, and FrameAssembler reassembling a stream of frames read in
-// 4 KiB chunks (and one byte at a time, as a dripping client sends them).
+// refused headers, and FrameAssembler reassembling a stream of frames from
+// reads of up to 4 KiB (and of one byte, as a dripping client sends them).
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -76,7 +76,9 @@ std::vector<uint8_t> FrameStream(size_t frame_size) {
   return stream;
 }
 
-// Args: frame size, bytes per read.
+// Args: frame size, bytes a read could bring. An iteration is one read of
+// min(that, what WritableSpace() asks for): the assembler asks for a header
+// before its body, so a frame takes at least two reads whatever the read size.
 void BM_FrameAssembler(benchmark::State& state) {
   const size_t frame_size = static_cast<size_t>(state.range(0));
   const size_t read_size = static_cast<size_t>(state.range(1));
