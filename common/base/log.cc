@@ -1,5 +1,8 @@
 #include "common/base/log.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -131,8 +134,9 @@ void Logger::WriteLocked(LogLevel level, absl::string_view category,
                          absl::string_view message) {
   std::string line = absl::StrCat(FormatStamp(clock_.WallNow()), " ",
                                   LogLevelName(level), " [", category, "] ");
-  // One event is one line: control bytes (a newline in text that came from a peer) are
-  // escaped, so nobody can forge a second line naming another IP for fail2ban to ban.
+  // One event is one line: control bytes (a newline in text that came from a
+  // peer) are escaped, so nobody can forge a second line naming another IP for
+  // fail2ban to ban.
   for (char c : message) {
     const auto u = static_cast<unsigned char>(c);
     if (u < 0x20 || u == 0x7F) {
@@ -146,37 +150,88 @@ void Logger::WriteLocked(LogLevel level, absl::string_view category,
   std::fflush(out_);
 }
 
-void Logger::SummariseLocked(SecurityEvent event, absl::string_view ip,
-                             int64_t suppressed) {
-  WriteLocked(LogLevel::kWarn, "security",
-              absl::StrCat(SecurityEventText(event), ": ", ip, " (", suppressed,
-                           " more in the last minute suppressed)"));
+void Logger::SummariseLocked(SecurityEvent event, const BurstState& state,
+                             absl::Time now) {
+  if (!TakeGlobalLocked(now))
+    return;  // summaries count against the global cap too
+  WriteLocked(
+      LogLevel::kWarn, "security",
+      absl::StrCat(SecurityEventText(event), ": ", state.last_ip.data(), " (",
+                   state.suppressed, " more in the last minute suppressed)"));
 }
+
+bool Logger::TakeGlobalLocked(absl::Time now) {
+  const int64_t cap = std::max<int64_t>(1000, int64_t{100} * burst_);
+  if (now - global_start_ >= kBurstWindow) {
+    if (global_suppressed_ > 0) {
+      WriteLocked(
+          LogLevel::kWarn, "security",
+          absl::StrCat(
+              global_suppressed_,
+              " security lines suppressed in the last minute (more than ", cap,
+              " a minute from all clients)"));
+    }
+    global_start_ = now;
+    global_printed_ = 0;
+    global_suppressed_ = 0;
+  }
+  if (global_printed_ >= cap) {
+    ++global_suppressed_;
+    return false;
+  }
+  ++global_printed_;
+  return true;
+}
+
+namespace {
+
+// The burst key of an address text: IPv4 whole, IPv6 by its /64. Text that is
+// not an address (it should not happen) is keyed by its first bytes.
+std::array<uint8_t, 10> BurstKeyOf(SecurityEvent event, absl::string_view ip) {
+  std::array<uint8_t, 10> key{};
+  key[0] = static_cast<uint8_t>(event);
+  char text[INET6_ADDRSTRLEN] = {};
+  std::memcpy(text, ip.data(), std::min(ip.size(), sizeof(text) - 1));
+  uint8_t bytes[16] = {};
+  if (inet_pton(AF_INET, text, bytes) == 1) {
+    key[1] = 4;
+    std::memcpy(&key[2], bytes, 4);
+  } else if (inet_pton(AF_INET6, text, bytes) == 1) {
+    key[1] = 6;
+    std::memcpy(&key[2], bytes, 8);
+  } else {
+    std::memcpy(&key[2], text, 8);
+  }
+  return key;
+}
+
+}  // namespace
 
 void Logger::Security(SecurityEvent event, absl::string_view ip,
                       absl::string_view details) {
   MutexLock lock(&mu_);
   if (LogLevel::kWarn < level_) return;
   const absl::Time now = clock_.Now();
-  std::string key = absl::StrCat(std::string(1, static_cast<char>(event)), ip);
+  const BurstKey key = BurstKeyOf(event, ip);
   auto it = bursts_.find(key);
   if (it == bursts_.end()) {
     if (bursts_.size() >= max_tracked_) {
       // The table is full: print summaries of ended windows and drop them; if
-      // none has ended, drop everything rather than grow (the flood is then
-      // printed again, up to the burst).
+      // none has ended, drop everything rather than grow (the global cap still
+      // bounds what follows).
       FlushSummariesLocked(now);
       if (bursts_.size() >= max_tracked_) bursts_.clear();
     }
-    it = bursts_.emplace(std::move(key), BurstState{now, 0, 0}).first;
+    it = bursts_.emplace(key, BurstState{now, 0, 0, {}}).first;
   } else if (now - it->second.window_start >= kBurstWindow) {
-    if (it->second.suppressed > 0) {
-      SummariseLocked(event, ip, it->second.suppressed);
-    }
-    it->second = BurstState{now, 0, 0};
+    if (it->second.suppressed > 0) SummariseLocked(event, it->second, now);
+    it->second = BurstState{now, 0, 0, {}};
   }
   BurstState& state = it->second;
-  if (state.printed >= burst_) {
+  const size_t n = std::min(ip.size(), state.last_ip.size() - 1);
+  std::memcpy(state.last_ip.data(), ip.data(), n);
+  state.last_ip[n] = '\0';
+  if (state.printed >= burst_ || !TakeGlobalLocked(now)) {
     ++state.suppressed;
     return;
   }
@@ -192,13 +247,16 @@ void Logger::FlushSummaries() {
 }
 
 void Logger::FlushSummariesLocked(absl::Time now) {
+  if (global_suppressed_ > 0 && now - global_start_ >= kBurstWindow) {
+    TakeGlobalLocked(now);  // prints the global summary and opens a new minute
+    global_printed_ = 0;
+  }
   for (auto it = bursts_.begin(); it != bursts_.end();) {
     auto current = it++;
     if (now - current->second.window_start < kBurstWindow) continue;
     if (current->second.suppressed > 0) {
       SummariseLocked(static_cast<SecurityEvent>(current->first[0]),
-                      absl::string_view(current->first).substr(1),
-                      current->second.suppressed);
+                      current->second, now);
     }
     bursts_.erase(current);
   }

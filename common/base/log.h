@@ -6,6 +6,7 @@
 #ifndef MUWARDEN_COMMON_BASE_LOG_H_
 #define MUWARDEN_COMMON_BASE_LOG_H_
 
+#include <array>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -80,17 +81,24 @@ class Logger {
   void SetStreamForTest(std::FILE* stream);
 
  private:
+  // Event, family, and the address (IPv4) or its /64 (IPv6): one budget per
+  // client network, so rotating through a /64 buys no extra lines.
+  using BurstKey = std::array<uint8_t, 10>;
   struct BurstState {
     absl::Time window_start;
     int printed = 0;
     int64_t suppressed = 0;
+    std::array<char, 48> last_ip{};  // named in the summary
   };
   void WriteLocked(LogLevel level, absl::string_view category,
                    absl::string_view message)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlushSummariesLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SummariseLocked(SecurityEvent event, absl::string_view ip,
-                       int64_t suppressed) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SummariseLocked(SecurityEvent event, const BurstState& state,
+                       absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The all-clients cap: true when one more security line may be printed this
+  // minute.
+  bool TakeGlobalLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   Clock& clock_;
   Mutex mu_;
@@ -99,8 +107,13 @@ class Logger {
   LogLevel level_ ABSL_GUARDED_BY(mu_) = LogLevel::kInfo;
   int burst_ ABSL_GUARDED_BY(mu_) = 10;
   size_t max_tracked_ ABSL_GUARDED_BY(mu_) = 65536;
-  // Key: event byte + ip text.
-  absl::flat_hash_map<std::string, BurstState> bursts_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<BurstKey, BurstState> bursts_ ABSL_GUARDED_BY(mu_);
+  // Many addresses each within their own budget still add up: at most
+  // max(1000, 100 * burst) security lines a minute in all, the rest counted and
+  // summarised.
+  absl::Time global_start_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int64_t global_printed_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t global_suppressed_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 inline void LogDebug(absl::string_view category, absl::string_view message) {

@@ -322,6 +322,11 @@ BanCheck BanList::Check(const IpAddress& ip, absl::Time wall_now) const {
   return check;
 }
 
+size_t BanList::file_lines() const {
+  MutexLock lock(&file_mu_);
+  return lines_.size();
+}
+
 BanCheck BanList::Check(const IpAddress& ip) const {
   return Check(ip, clock_.WallNow());
 }

@@ -33,7 +33,7 @@
 namespace muwarden::guard {
 
 // Refuses to read a larger file rather than take the memory.
-inline constexpr size_t kMaxBanFileBytes = 64 << 20;
+inline constexpr size_t kMaxBanFileBytes = 256 << 20;
 // Reasons are cut to this many bytes when added.
 inline constexpr size_t kMaxBanReasonLen = 200;
 
@@ -116,6 +116,11 @@ class BanList {
   // Load are overwritten: Reload first if the file may have been edited.
   absl::Status Rewrite() ABSL_LOCKS_EXCLUDED(file_mu_, mu_);
 
+  // Lines of the file as last loaded or written, comments included; compared
+  // with size() it tells when repeated bans of the same blocks have made the
+  // file worth a Rewrite.
+  size_t file_lines() const ABSL_LOCKS_EXCLUDED(file_mu_);
+
   // Blocks held in memory, expired ones included until the next Rewrite.
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -137,7 +142,7 @@ class BanList {
   const BanListConfig config_;
   Clock& clock_;
   // Serialises file access (Load, Add, Rewrite); taken before mu_.
-  Mutex file_mu_ ABSL_ACQUIRED_BEFORE(mu_);
+  mutable Mutex file_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::vector<FileLine> lines_ ABSL_GUARDED_BY(file_mu_);
   mutable Mutex mu_;
   CidrMap<BanInfo> bans_ ABSL_GUARDED_BY(mu_);

@@ -229,4 +229,9 @@ bool Contains(const Cidr& cidr, const IpAddress& ip) {
          Masked(ip, cidr.prefix_len) == cidr.address;
 }
 
+Cidr ClientBlock(const IpAddress& ip) {
+  if (ip.family == IpFamily::kV6) return Cidr{Masked(ip, 64), 64};
+  return HostCidr(ip);
+}
+
 }  // namespace muwarden::guard

@@ -93,6 +93,10 @@ struct Cidr {
 absl::StatusOr<Cidr> ParseCidr(absl::string_view text);
 
 // The exact block covering one address.
+// The block one client controls, the same grouping as KeyOf: the IPv4 address
+// itself, or the IPv6 /64 it is in. Autobans cover this block.
+Cidr ClientBlock(const IpAddress& ip);
+
 Cidr HostCidr(const IpAddress& ip);
 
 bool Contains(const Cidr& cidr, const IpAddress& ip);

@@ -21,6 +21,8 @@ constexpr int kAcceptBatch = 256;
 // How long the accept loop waits before retrying when the kernel is out of
 // memory or the spare descriptor could not be had back, so it never spins.
 constexpr absl::Duration kAcceptBackoff = absl::Milliseconds(50);
+// How often the ban writer rewrites the ban file to drop expired entries.
+constexpr absl::Duration kBanCompactionInterval = absl::Hours(1);
 
 // A refused socket gets a reset: no FIN handshake, no TIME_WAIT on our side
 // under a flood.
@@ -274,11 +276,11 @@ void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr,
   }
   guard::AdmitResult result = guard_.Admit(*peer);
   if (result.reason == guard::RejectReason::kFloodAutoban) {
-    const std::string ip = peer->ToString();
-    auto cidr = guard::ParseCidr(ip);
-    if (cidr.ok()) {
-      QueueBan({*cidr, result.ban_duration, ip, "flood autoban"});
-    }
+    // The rate was counted per IPv4 address or IPv6 /64 (what one client
+    // controls), so the ban covers the same: an attacker rotating through its
+    // /64 gets one ban, not millions.
+    QueueBan({guard::ClientBlock(*peer), result.ban_duration, peer->ToString(),
+              "flood autoban"});
   }
   if (!result.admitted()) {
     Reject(result.reason, std::move(fd), peer->ToString(),
@@ -345,17 +347,27 @@ void Server::RunConnection(net::UniqueFd fd, guard::IpAddress peer,
 
 void Server::QueueBan(PendingBan ban) {
   MutexLock lock(&ban_mu_);
-  if (!pending_ips_.insert(ban.ip).second) return;
+  // Bounded like every per-IP table; past the cap the IP stays refused by the
+  // rate limit (its refusals keep counting) and is banned once the writer has
+  // caught up.
+  if (pending_bans_.size() >= config_.guard.max_tracked_ips) return;
+  if (!pending_blocks_.insert(ban.cidr.ToString()).second) return;
   pending_bans_.push_back(std::move(ban));
   ban_cv_.Signal();
 }
 
 void Server::BanWriterLoop() {
+  absl::Time next_compaction = clock_.Now() + kBanCompactionInterval;
   while (true) {
     std::deque<PendingBan> batch;
     {
       MutexLock lock(&ban_mu_);
-      while (!ban_stop_ && pending_bans_.empty()) ban_cv_.Wait(&ban_mu_);
+      if (!ban_stop_ && pending_bans_.empty()) {
+        ban_cv_.WaitWithTimeout(&ban_mu_, absl::Seconds(10),
+                                [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                  return ban_stop_ || !pending_bans_.empty();
+                                });
+      }
       if (pending_bans_.empty() && ban_stop_) return;
       batch.swap(pending_bans_);
     }
@@ -366,21 +378,45 @@ void Server::BanWriterLoop() {
         until = clock_.WallNow() + ban.duration;
       }
       absl::Status status = bans_.Add(ban.cidr, until, ban.reason);
-      // SPEC: the ban is on disk before its line is printed.
+      const std::string block = ban.cidr.ToString();
+      {
+        MutexLock lock(&ban_mu_);
+        pending_blocks_.erase(block);
+      }
+      if (absl::IsResourceExhausted(status)) {
+        LogError("bans",
+                 absl::StrCat("not banning ", ban.ip, ": ", status.message()));
+        continue;
+      }
       if (!status.ok()) {
-        LogError("bans", absl::StrCat("autoban of ", ban.ip,
+        LogError("bans", absl::StrCat("autoban of ", block,
                                       " applies in memory but is not durable: ",
                                       status.message()));
       }
-      Logger::Get().Security(
-          SecurityEvent::kAutoban, ban.ip,
+      // SPEC: the ban is on disk (fsync'd by Add) before its line is printed.
+      std::string details = block == ban.ip ? "" : absl::StrCat(block, ", ");
+      absl::StrAppend(
+          &details,
           until.has_value()
               ? absl::StrCat("until ",
                              absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *until,
                                               absl::UTCTimeZone()))
               : std::string("permanent"));
-      MutexLock lock(&ban_mu_);
-      pending_ips_.erase(ban.ip);
+      Logger::Get().Security(SecurityEvent::kAutoban, ban.ip, details);
+    }
+    // Re-bans of the same blocks append lines; expired entries linger until a
+    // rewrite. Keep the file proportional to the bans in force so it never
+    // outgrows what a load accepts.
+    const absl::Time now = clock_.Now();
+    if (!config_.bans.path.empty() &&
+        (bans_.file_lines() > 2 * bans_.size() + 1024 ||
+         now >= next_compaction)) {
+      next_compaction = now + kBanCompactionInterval;
+      absl::Status status = bans_.Rewrite();
+      if (!status.ok()) {
+        LogWarn("bans", absl::StrCat("could not rewrite ", config_.bans.path,
+                                     ": ", status.message()));
+      }
     }
   }
 }

@@ -125,9 +125,9 @@ class Server {
 
   Mutex ban_mu_;
   std::deque<PendingBan> pending_bans_ ABSL_GUARDED_BY(ban_mu_);
-  // Autobans queued but not yet durable, so a flood cannot queue the same IP
+  // Blocks queued but not yet durable, so a flood cannot queue the same block
   // twice.
-  absl::flat_hash_set<std::string> pending_ips_ ABSL_GUARDED_BY(ban_mu_);
+  absl::flat_hash_set<std::string> pending_blocks_ ABSL_GUARDED_BY(ban_mu_);
   bool ban_stop_ ABSL_GUARDED_BY(ban_mu_) = false;
   CondVar ban_cv_;
 };

@@ -77,9 +77,62 @@ TEST(LogTest, ControlBytesCannotForgeASecondLine) {
   Capture out;
   logger.SetStreamForTest(out.file());
   logger.Security(SecurityEvent::kLoginFailed, "192.0.2.9",
-                  "user x\n2026-11-22T01:23:45.678Z WARN [security] Login failed: 10.0.0.1");
+                  "user x\n2026-11-22T01:23:45.678Z WARN [security] Login "
+                  "failed: 10.0.0.1");
   EXPECT_EQ(out.Lines(), 1);
-  EXPECT_NE(out.Text().find("user x\\x0a2026"), std::string::npos) << out.Text();
+  EXPECT_NE(out.Text().find("user x\\x0a2026"), std::string::npos)
+      << out.Text();
+}
+
+TEST(LogTest, AnIpv6Slash64SharesOneBudget) {
+  FakeClock clock;
+  Logger logger(clock);
+  Capture out;
+  logger.SetStreamForTest(out.file());
+  LogConfig config;
+  config.security_burst = 2;
+  ASSERT_TRUE(logger.Configure(config).ok());
+  // Rotating through one /64 buys no extra lines; another /64 has its own
+  // budget.
+  for (int i = 1; i <= 50; ++i) {
+    logger.Security(SecurityEvent::kConnRate,
+                    "2001:db8:1:2::" + std::to_string(i));
+  }
+  logger.Security(SecurityEvent::kConnRate, "2001:db8:1:3::1");
+  EXPECT_EQ(out.Lines(), 3);
+  EXPECT_NE(out.Text().find("Connection rate limited: 2001:db8:1:2::1\n"),
+            std::string::npos);
+  clock.Advance(absl::Minutes(1));
+  logger.FlushSummaries();
+  EXPECT_NE(
+      out.Text().find(
+          "Connection rate limited: 2001:db8:1:2::50 (48 more in the last "
+          "minute suppressed)"),
+      std::string::npos)
+      << out.Text();
+}
+
+TEST(LogTest, AGlobalCapBoundsManyAddresses) {
+  FakeClock clock;
+  Logger logger(clock);
+  Capture out;
+  logger.SetStreamForTest(out.file());
+  LogConfig config;
+  config.security_burst = 1;
+  ASSERT_TRUE(logger.Configure(config).ok());
+  for (int i = 0; i < 3000; ++i) {
+    logger.Security(
+        SecurityEvent::kConnRate,
+        "10." + std::to_string(i / 250) + "." + std::to_string(i % 250) + ".1");
+  }
+  EXPECT_EQ(out.Lines(), 1000);  // max(1000, 100 * burst)
+  clock.Advance(absl::Minutes(1));
+  logger.FlushSummaries();
+  EXPECT_NE(
+      out.Text().find("2000 security lines suppressed in the last minute"),
+      std::string::npos);
+  // The per-address summaries of the next minute are bounded by the same cap.
+  EXPECT_LE(out.Lines(), 1000 + 1 + 1000);
 }
 
 TEST(LogTest, LevelFiltersLines) {

@@ -197,5 +197,16 @@ TEST(HostCidrTest, FullLength) {
   EXPECT_EQ(HostCidr(Ip("2001:db8::1")), Block("2001:db8::1/128"));
 }
 
+TEST(IpAddressTest, ClientBlockIsTheAddressOrTheSlash64) {
+  EXPECT_EQ(ClientBlock(*ParseIp("203.0.113.7")).ToString(),
+            "203.0.113.7");  // host: no suffix
+  EXPECT_EQ(ClientBlock(*ParseIp("2001:db8:1:2:aaaa::9")).ToString(),
+            "2001:db8:1:2::/64");
+  // Every address of the /64 is inside its block; the next /64 is not.
+  const Cidr block = ClientBlock(*ParseIp("2001:db8:1:2::1"));
+  EXPECT_TRUE(Contains(block, *ParseIp("2001:db8:1:2:ffff:ffff:ffff:ffff")));
+  EXPECT_FALSE(Contains(block, *ParseIp("2001:db8:1:3::1")));
+}
+
 }  // namespace
 }  // namespace muwarden::guard
