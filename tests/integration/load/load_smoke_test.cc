@@ -143,7 +143,9 @@ TEST_F(LoadSmokeTest, ProbeMeasuresEveryAttempt) {
 }
 
 // Server-list requests as fast as possible: the raw packet limit (20 per 2 s)
-// answers 20 of them and then disconnects.
+// answers at most 20 of them and then disconnects. The disconnect is a reset,
+// which may drop answers still queued on the server's side, so only the upper
+// bound and whole answers are certain.
 TEST_F(LoadSmokeTest, PacketFloodIsCutAtTheRawPacketLimit) {
   StartServer();
   RawClient one;
@@ -152,6 +154,7 @@ TEST_F(LoadSmokeTest, PacketFloodIsCutAtTheRawPacketLimit) {
   ASSERT_TRUE(one.Send(HexBytes("C1 04 F4 06")));
   const Bytes list = one.ReadAvailable(kIo);
   ASSERT_GE(list.size(), 7u);
+  const int64_t answer = static_cast<int64_t>(list.size());
 
   LoadRun run =
       RunLoad("--mode packets --packet 'C1 04 F4 06' --duration 2" + Port());
@@ -160,8 +163,9 @@ TEST_F(LoadSmokeTest, PacketFloodIsCutAtTheRawPacketLimit) {
   EXPECT_EQ(run.Text("hello"), "yes");
   EXPECT_EQ(run.Text("server_closed"), "yes") << run.output;
   EXPECT_GE(run.Int("packets_sent"), 21);
-  EXPECT_EQ(run.Int("bytes_received"), 20 * static_cast<int64_t>(list.size()))
-      << run.output;
+  EXPECT_GE(run.Int("bytes_received"), answer) << run.output;
+  EXPECT_LE(run.Int("bytes_received"), 20 * answer) << run.output;
+  EXPECT_EQ(run.Int("bytes_received") % answer, 0) << run.output;
   EXPECT_TRUE(server_.WaitForLog("Packet rate exceeded: 127.4.0.1", kIo));
 }
 
