@@ -236,6 +236,19 @@ absl::Status CheckAllowlist(absl::string_view v) {
   return absl::OkStatus();
 }
 
+// The listen address must be an IP literal (the server binds it as given, no
+// name lookup).
+absl::Status CheckBindAddress(absl::string_view v) {
+  std::string text(v);
+  unsigned char buf[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, text.c_str(), buf) == 1 ||
+      inet_pton(AF_INET6, text.c_str(), buf) == 1) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "not an IPv4 or IPv6 address: '", v, "' (e.g. 0.0.0.0, ::, 127.0.0.1)"));
+}
+
 absl::Status CheckLevel(absl::string_view v) {
   LogLevel level;
   return ParseLogLevel(v, &level);
@@ -255,7 +268,8 @@ std::vector<KeySpec> BuildKeys(ServerKind kind) {
   k.push_back(StringKey(
       "server", "bind",
       [](ServerSettings& s) -> std::string& { return s.server.bind; },
-      "listen address, IPv4 or IPv6 (0.0.0.0, ::, 127.0.0.1)", CheckAddress));
+      "listen address, IPv4 or IPv6 (0.0.0.0, ::, 127.0.0.1)",
+      CheckBindAddress));
   k.push_back(IntKey(
       "server", "port", 0, 65535,
       [](ServerSettings& s) -> int& { return s.server.port; },

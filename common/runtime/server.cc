@@ -56,7 +56,10 @@ absl::StatusOr<ServerConfig> ServerConfigFromSettings(
   c.port = s.server.port;
   c.pool.stack_bytes = static_cast<size_t>(s.server.worker_stack_kib) * 1024;
   c.pool.arena_bytes = static_cast<size_t>(s.server.arena_kib) * 1024;
-  c.pool.max_workers = static_cast<size_t>(s.server.max_clients);
+  // The guard caps live connections at max_clients; a worker goes back to the
+  // pool a moment after its connection's slot is released, so a little headroom
+  // keeps a connection admitted in that moment from finding no worker.
+  c.pool.max_workers = static_cast<size_t>(s.server.max_clients) + 64;
   c.connection.read_timeout = s.server.read_timeout;
   c.connection.write_timeout = s.server.write_timeout;
   c.connection.max_frame_size = static_cast<size_t>(s.server.max_packet_size);
