@@ -18,7 +18,7 @@ Bytes ChatPacket(uint8_t code, const std::string& name,
   p[0] = 0xC1;
   p[2] = code;
   std::copy_n(name.begin(), std::min<size_t>(name.size(), 10), p.begin() + 3);
-  p.insert(p.end(), message.begin(), message.end());
+  for (char c : message) p.push_back(static_cast<uint8_t>(c));
   if (terminate) p.push_back(0);
   p[1] = static_cast<uint8_t>(p.size());
   return p;
