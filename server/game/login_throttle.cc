@@ -33,7 +33,13 @@ bool LoginThrottle::IsAccountLocked(absl::string_view account, absl::Time now) {
   const std::string key = AccountKey(account);
   MutexLock lock(&mu_);
   auto it = account_index_.find(key);
-  return it != account_index_.end() && now < it->second->locked_until;
+  if (it != account_index_.end()) return now < it->second->locked_until;
+  // Fail closed: while the table is so full of locks that a new account could
+  // not be tracked, an untracked account is treated as locked, rather than left
+  // with no failure limit.
+  return accounts_.size() >=
+             std::max<size_t>(config_.max_tracked_accounts, 1) &&
+         now < saturated_until_;
 }
 
 LoginThrottle::AccountFailures* LoginThrottle::FindOrInsertAccount(
@@ -53,8 +59,12 @@ LoginThrottle::AccountFailures* LoginThrottle::FindOrInsertAccount(
         break;
       }
     }
-    // Evicting a lock would lift it: refuse to track instead.
-    if (victim == accounts_.end()) return nullptr;
+    // Evicting a lock would lift it: refuse to track instead, and fail closed
+    // for untracked accounts (IsAccountLocked) for as long as a lock lasts.
+    if (victim == accounts_.end()) {
+      saturated_until_ = now + config_.account_lock_duration;
+      return nullptr;
+    }
     account_index_.erase(victim->key);
     accounts_.erase(victim);
   }

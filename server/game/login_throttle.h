@@ -102,6 +102,8 @@ class LoginThrottle {
   AccountList accounts_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, AccountList::iterator> account_index_
       ABSL_GUARDED_BY(mu_);
+  // Until when a full table of locks makes untracked accounts count as locked.
+  absl::Time saturated_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
 };
 
 // ASCII lower case: the key of an account name (the store is case-insensitive).

@@ -145,11 +145,15 @@ TEST(LoginThrottleTest, FullTableNeverEvictsALock) {
   for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(1), "locked1", clock.Now());
   for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(1), "locked2", clock.Now());
   ASSERT_EQ(t.locked_accounts(clock.Now()), 2u);
-  // A third name finds no evictable entry: it is not tracked, the locks stay.
-  for (int i = 0; i < 5; ++i) t.RecordFailure(Ip(2), "fresh", clock.Now());
+  // A third name finds no evictable entry: it is not tracked, the locks stay,
+  // and rather than leave it with no failure limit the throttle fails closed:
+  // it counts as locked.
+  EXPECT_FALSE(t.IsAccountLocked("fresh", clock.Now()));
+  t.RecordFailure(Ip(2), "fresh", clock.Now());
   EXPECT_TRUE(t.IsAccountLocked("locked1", clock.Now()));
   EXPECT_TRUE(t.IsAccountLocked("locked2", clock.Now()));
-  EXPECT_FALSE(t.IsAccountLocked("fresh", clock.Now()));
+  EXPECT_TRUE(t.IsAccountLocked("fresh", clock.Now()));
+  EXPECT_TRUE(t.IsAccountLocked("another", clock.Now()));
   // Once a lock expires its entry may be reused.
   clock.Advance(absl::Seconds(100));
   for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(2), "fresh", clock.Now());
