@@ -3,8 +3,12 @@
 // blocking accept4() loop: accept and close (`--mode close`), or accept, send
 // the ConnectServer hello and close (`--mode hello`). No limits, no logging,
 // no state: whatever muwarden costs above this is the price of its defences.
+// `--wait poll` shapes the loop like muwarden's accept thread (poll, then
+// non-blocking accepts until EAGAIN) to tell the loop's cost from Layer 1's.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,6 +40,7 @@ int main(int argc, char** argv) {
   int port = 0;
   std::string mode = "close";
   std::string close_mode = "rst";
+  std::string wait = "accept";
   app.add_option("--bind", bind, "IPv4 address to listen on");
   app.add_option("--port", port, "TCP port; 0 = any free port")
       ->check(CLI::Range(0, 65535));
@@ -46,6 +51,10 @@ int main(int argc, char** argv) {
                  "rst: SO_LINGER 0 like muwarden's Layer 1 refusal; fin: "
                  "plain close")
       ->check(CLI::IsMember({"rst", "fin"}));
+  app.add_option("--wait", wait,
+                 "accept: block in accept4; poll: poll, then accept4 until "
+                 "EAGAIN (muwarden's loop shape)")
+      ->check(CLI::IsMember({"accept", "poll"}));
   CLI11_PARSE(app, argc, argv);
 
   // No SA_RESTART: a signal interrupts the blocking accept so the loop ends.
@@ -77,15 +86,31 @@ int main(int argc, char** argv) {
   std::printf("listening on %s port %d\n", bind.c_str(), ntohs(addr.sin_port));
   std::fflush(stdout);
 
+  const bool use_poll = wait == "poll";
+  const int accept_flags = SOCK_CLOEXEC | (use_poll ? SOCK_NONBLOCK : 0);
+  if (use_poll) {
+    int flags = fcntl(lfd, F_GETFL);
+    fcntl(lfd, F_SETFL, flags | O_NONBLOCK);
+  }
   const bool hello = mode == "hello";
   const bool rst = close_mode == "rst";
   const linger reset{1, 0};
   uint64_t accepted = 0;
   uint64_t errors = 0;
+  bool need_poll = use_poll;
   while (!g_stop) {
-    int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (need_poll) {
+      pollfd p{lfd, POLLIN, 0};
+      if (poll(&p, 1, 1000) <= 0) continue;
+      need_poll = false;
+    }
+    int fd = accept4(lfd, nullptr, nullptr, accept_flags);
     if (fd < 0) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        need_poll = true;  // drained: wait for the next one
+        continue;
+      }
       ++errors;
       // EMFILE and the like: do not spin.
       usleep(1000);

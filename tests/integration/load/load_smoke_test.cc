@@ -186,10 +186,12 @@ TEST_F(LoadSmokeTest, RefusesTargetsAndSourcesOffLoopback) {
   EXPECT_FALSE(host.Has("connections"));
 }
 
-TEST_F(LoadSmokeTest, BaselineServerAnswersEveryConnection) {
+class BaselineSmokeTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BaselineSmokeTest, AnswersEveryConnection) {
   ServerProcess baseline;
-  ASSERT_TRUE(
-      baseline.Start(BinaryPath("baseline-server"), {"--mode", "hello"}));
+  ASSERT_TRUE(baseline.Start(BinaryPath("baseline-server"),
+                             {"--mode", "hello", "--wait", GetParam()}));
   LoadRun run = RunLoad(absl::StrCat(
       "--mode flood --sources 50 --threads 2 --duration 1 --count 500 "
       "--expect hello --port ",
@@ -200,6 +202,9 @@ TEST_F(LoadSmokeTest, BaselineServerAnswersEveryConnection) {
   EXPECT_EQ(baseline.Stop(), 0);
   EXPECT_EQ(baseline.CountInLog("accepted: 500\n"), 1) << baseline.Log();
 }
+
+INSTANTIATE_TEST_SUITE_P(WaitModes, BaselineSmokeTest,
+                         ::testing::Values("accept", "poll"));
 
 }  // namespace
 }  // namespace muwarden::testing
