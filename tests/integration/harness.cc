@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -246,15 +245,18 @@ bool ServerProcess::Start(const std::string& binary,
     std::perror("execv");
     ::_exit(127);
   }
-  static const std::regex kListening("listening on \\S+ port (\\d+)");
+  // The server logs "... listening on ADDRESS port N" once it is bound.
+  auto listening_port = [](const std::string& log) {
+    const size_t at = log.find("listening on ");
+    if (at == std::string::npos) return 0;
+    const size_t port_at = log.find(" port ", at);
+    if (port_at == std::string::npos) return 0;
+    return std::atoi(log.c_str() + port_at + 6);
+  };
   const bool ok = WaitFor(
       [&] {
-        std::smatch m;
-        std::string log = Log();
-        if (std::regex_search(log, m, kListening)) {
-          port_ = std::stoi(m[1]);
-          return true;
-        }
+        port_ = listening_port(Log());
+        if (port_ > 0) return true;
         int status;
         if (::waitpid(pid_, &status, WNOHANG) == pid_) {
           pid_ = -1;
