@@ -30,6 +30,10 @@ EXPECTED = {
     "127.0.0.56": {"Multiclient limit reached"},
     "127.0.0.57": {"Packet rate exceeded"},
 }
+# Events an attacker may also be matched for. The flooder closes each socket before its next
+# connect, but a slow server (a sanitizer build) may not have released the slot yet, so the
+# flood can also reach the multiclient limit: a defence too, and still the attacker's line.
+ALSO_ALLOWED = {"127.0.0.52": {"Multiclient limit reached"}}
 GOOD = "127.0.0.53"
 
 def connect(port, source, timeout=2.0):
@@ -216,7 +220,8 @@ def main():
     if set(events) != set(EXPECTED):
         ops.fail(f"matched addresses {sorted(events)} != attackers {sorted(EXPECTED)}")
     for ip, want in EXPECTED.items():
-        if events[ip] != want:
+        extra = events[ip] - want
+        if not want <= events[ip] or not extra <= ALSO_ALLOWED.get(ip, set()):
             ops.fail(f"{ip}: matched for {sorted(events[ip])}, expected {sorted(want)}")
     if GOOD in events:
         ops.fail(f"the well-behaved client {GOOD} was matched")
