@@ -85,6 +85,14 @@ absl::Status SetNonBlocking(int fd) {
   return absl::OkStatus();
 }
 
+absl::Status SetBlocking(int fd) {
+  int flags = ::fcntl(fd, F_GETFL, 0);
+  if (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+    return absl::InternalError(absl::StrCat("fcntl: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
 std::string IpToString(const sockaddr_storage& addr) {
   char text[INET6_ADDRSTRLEN] = {};
   if (addr.ss_family == AF_INET) {
@@ -117,9 +125,10 @@ IoResult RecvSome(int fd, absl::Span<uint8_t> out) {
 int PollTimeoutMs(absl::Time now, absl::Time deadline) {
   if (deadline <= now) return 0;
   if (deadline == absl::InfiniteFuture()) return -1;
-  const absl::Duration left = deadline - now;
-  const int64_t ms =
-      absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)));
+  // Rounded up, so poll never wakes just before the deadline and spins once
+  // more.
+  const int64_t ns = absl::ToInt64Nanoseconds(deadline - now);
+  const int64_t ms = ns / 1000000 + (ns % 1000000 != 0 ? 1 : 0);
   return ms > INT_MAX ? INT_MAX : static_cast<int>(ms);
 }
 

@@ -55,6 +55,7 @@ absl::StatusOr<UniqueFd> Listen(const std::string& bind, int port, int backlog);
 int LocalPort(int fd);
 
 absl::Status SetNonBlocking(int fd);
+absl::Status SetBlocking(int fd);
 
 // Text of a socket address's IP (no port); IPv4-mapped IPv6 addresses print as
 // IPv4.

@@ -43,6 +43,13 @@ void ConnectionRunner::CompleteHandshake() {
   if (handshake_complete_) return;
   handshake_complete_ = true;
   assembler_->SetMaxFrameSize(config_.max_frame_size);
+  // Only a client that completed the handshake can ask for much output; fixing
+  // its buffer here keeps the extra system call off the path of floods that
+  // never get this far.
+  if (config_.send_buffer_bytes > 0) {
+    ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &config_.send_buffer_bytes,
+                 sizeof(config_.send_buffer_bytes));
+  }
   last_frame_at_ = clock_.Now();
   counters_.handshakes_completed.fetch_add(1, std::memory_order_relaxed);
 }
@@ -198,10 +205,6 @@ CloseReason ConnectionRunner::Loop(Session& session) {
     LogWarn("net",
             absl::StrCat("arena too small for the frame buffer: ", peer_ip_));
     return CloseReason::kArenaExhausted;
-  }
-  if (config_.send_buffer_bytes > 0) {
-    ::setsockopt(fd_.get(), SOL_SOCKET, SO_SNDBUF, &config_.send_buffer_bytes,
-                 sizeof(config_.send_buffer_bytes));
   }
   assembler_ = std::make_unique<protocol::FrameAssembler>(
       buffer,

@@ -117,8 +117,8 @@ absl::Status Server::Start() {
   listen_fd_ = *std::move(fd);
   port_ = net::LocalPort(listen_fd_.get());
   reserve_fd_.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (::pipe2(stop_pipe_, O_CLOEXEC | O_NONBLOCK) != 0) {
-    return absl::InternalError(absl::StrCat("pipe: ", std::strerror(errno)));
+  if (absl::Status status = net::SetBlocking(listen_fd_.get()); !status.ok()) {
+    return status;
   }
   started_ = true;
   ban_thread_ = std::thread([this] {
@@ -134,9 +134,7 @@ absl::Status Server::Start() {
 
 void Server::Stop() {
   if (!started_ || stopping_.exchange(true)) return;
-  char byte = 1;
-  ssize_t rc = ::write(stop_pipe_[1], &byte, 1);
-  (void)rc;
+  ::shutdown(listen_fd_.get(), SHUT_RD);  // wakes the blocking accept
   if (accept_thread_.joinable()) accept_thread_.join();
   listen_fd_.Reset();
   {
@@ -150,8 +148,6 @@ void Server::Stop() {
     ban_cv_.Signal();
   }
   if (ban_thread_.joinable()) ban_thread_.join();
-  ::close(stop_pipe_[0]);
-  ::close(stop_pipe_[1]);
 }
 
 void Server::DropExpiredBans(size_t expired) {
@@ -187,51 +183,33 @@ void Server::ReloadBans() {
 }
 
 void Server::AcceptLoop() {
-  absl::Time next_flush = clock_.Now() + absl::Seconds(1);
-  absl::Time backoff_until = absl::InfinitePast();
+  // A blocking accept: one system call per connection and no poll round trip.
+  // Stop() wakes it by shutting the listener down, which makes accept fail with
+  // EINVAL.
   while (!stopping_.load(std::memory_order_relaxed)) {
-    const absl::Time now = clock_.Now();
-    const bool backing_off = now < backoff_until;
-    pollfd fds[2] = {{backing_off ? -1 : listen_fd_.get(), POLLIN, 0},
-                     {stop_pipe_[0], POLLIN, 0}};
-    const absl::Time wake =
-        backing_off ? std::min(backoff_until, next_flush) : next_flush;
-    int rc = ::poll(fds, 2, net::PollTimeoutMs(now, wake));
-    if (rc < 0 && errno != EINTR) {
-      LogError("net",
-               absl::StrCat("poll on the listener: ", std::strerror(errno)));
-      backoff_until = clock_.Now() + kAcceptBackoff;
+    sockaddr_storage addr{};
+    socklen_t len = sizeof(addr);
+    int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr),
+                       &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      Admit(net::UniqueFd(fd), addr);
       continue;
     }
-    if (clock_.Now() >= next_flush) {
-      Logger::Get().FlushSummaries();
-      next_flush = clock_.Now() + absl::Seconds(1);
+    if (stopping_.load(std::memory_order_relaxed)) break;
+    if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO ||
+        errno == EAGAIN || errno == EWOULDBLOCK) {
+      continue;
     }
-    if (fds[1].revents & POLLIN) break;
-    if (!(fds[0].revents & POLLIN)) continue;
-    for (int i = 0; i < kAcceptBatch; ++i) {
-      sockaddr_storage addr{};
-      socklen_t len = sizeof(addr);
-      int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr),
-                         &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd >= 0) {
-        Admit(net::UniqueFd(fd), addr, clock_.Now());
-        continue;
-      }
-      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-      accept_errors_.fetch_add(1, std::memory_order_relaxed);
-      if (errno == EMFILE || errno == ENFILE) {
-        HandleFdExhaustion();
-        if (!reserve_fd_.valid()) backoff_until = clock_.Now() + kAcceptBackoff;
-        break;
-      }
-      // ENOBUFS, ENOMEM and the like: the kernel is short; wait a little, do
-      // not spin.
-      LogWarn("net", absl::StrCat("accept: ", std::strerror(errno)));
-      backoff_until = clock_.Now() + kAcceptBackoff;
-      break;
+    accept_errors_.fetch_add(1, std::memory_order_relaxed);
+    if (errno == EMFILE || errno == ENFILE) {
+      HandleFdExhaustion();
+      if (!reserve_fd_.valid()) absl::SleepFor(kAcceptBackoff);
+      continue;
     }
+    // ENOBUFS, ENOMEM and the like: the kernel is short; wait a little, do not
+    // spin.
+    LogWarn("net", absl::StrCat("accept: ", std::strerror(errno)));
+    absl::SleepFor(kAcceptBackoff);
   }
 }
 
@@ -264,8 +242,7 @@ void Server::Reject(guard::RejectReason reason, net::UniqueFd fd,
   Logger::Get().Security(EventFor(reason), ip, details);
 }
 
-void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr,
-                   absl::Time now) {
+void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr) {
   auto peer = guard::FromSockaddr(reinterpret_cast<const sockaddr*>(&addr));
   if (!peer.ok()) {
     CloseWithReset(std::move(fd));
@@ -292,6 +269,8 @@ void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr,
                : "");
     return;
   }
+  const absl::Time now =
+      clock_.Now();  // the handshake deadline counts from here
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   const int raw_fd = fd.get();
   {
@@ -366,7 +345,7 @@ void Server::BanWriterLoop() {
     {
       MutexLock lock(&ban_mu_);
       if (!ban_stop_ && pending_bans_.empty()) {
-        ban_cv_.WaitWithTimeout(&ban_mu_, absl::Seconds(10),
+        ban_cv_.WaitWithTimeout(&ban_mu_, absl::Seconds(1),
                                 [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
                                   return ban_stop_ || !pending_bans_.empty();
                                 });
@@ -374,6 +353,9 @@ void Server::BanWriterLoop() {
       if (pending_bans_.empty() && ban_stop_) return;
       batch.swap(pending_bans_);
     }
+    // This thread wakes at least once a second: it prints the log summaries
+    // whose minute is over, so the accept thread never has to.
+    Logger::Get().FlushSummaries();
     for (PendingBan& ban : batch) {
       std::optional<absl::Time> until;
       if (ban.duration > absl::ZeroDuration() &&

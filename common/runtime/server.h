@@ -88,7 +88,7 @@ class Server {
 
   void AcceptLoop();
   void AcceptReady();
-  void Admit(net::UniqueFd fd, const sockaddr_storage& addr, absl::Time now);
+  void Admit(net::UniqueFd fd, const sockaddr_storage& addr);
   void Reject(guard::RejectReason reason, net::UniqueFd fd,
               const std::string& ip, absl::string_view details = {});
   void HandleFdExhaustion();
@@ -110,7 +110,6 @@ class Server {
   net::UniqueFd listen_fd_;
   net::UniqueFd reserve_fd_;  // spare descriptor for EMFILE/ENFILE
   int port_ = 0;
-  int stop_pipe_[2] = {-1, -1};
   std::thread accept_thread_;
   std::thread ban_thread_;
   std::atomic<bool> stopping_{false};

@@ -5,13 +5,17 @@
 
 namespace muwarden::runtime {
 
+// Each worker has its own hand-off slot, so the pool's lock is held only to
+// take a worker off the idle list or put it back, and a waking worker never
+// waits for the thread that woke it.
 struct WorkerPool::Worker {
   WorkerPool* pool = nullptr;
   pthread_t thread{};
-  Job job;  // guarded by pool->mu_
-  bool has_job = false;
-  bool exit = false;
+  Mutex mu;
   CondVar cv;
+  Job job ABSL_GUARDED_BY(mu);
+  bool has_job ABSL_GUARDED_BY(mu) = false;
+  bool exit ABSL_GUARDED_BY(mu) = false;
 };
 
 WorkerPool::WorkerPool(const WorkerPoolConfig& config) : config_(config) {}
@@ -24,22 +28,36 @@ size_t WorkerPool::idle() const {
 }
 
 bool WorkerPool::Submit(Job job) {
-  MutexLock lock(&mu_);
-  if (stopping_) return false;
-  if (!idle_.empty()) {
-    Worker* w = idle_.back();
-    idle_.pop_back();
-    w->job = std::move(job);
-    w->has_job = true;
-    busy_.fetch_add(1, std::memory_order_relaxed);
-    w->cv.Signal();
+  Worker* w = nullptr;
+  {
+    MutexLock lock(&mu_);
+    if (stopping_) return false;
+    if (!idle_.empty()) {
+      w = idle_.back();
+      idle_.pop_back();
+      busy_.fetch_add(1, std::memory_order_relaxed);
+    } else if (all_.size() >= config_.max_workers) {
+      return false;
+    }
+  }
+  if (w != nullptr) {
+    {
+      MutexLock lock(&w->mu);
+      w->job = std::move(job);
+      w->has_job = true;
+    }
+    w->cv.Signal();  // after unlocking: the worker wakes to a free lock
     return true;
   }
-  if (all_.size() >= config_.max_workers) return false;
   auto worker = std::make_unique<Worker>();
   worker->pool = this;
-  worker->job = std::move(job);
-  worker->has_job = true;
+  {
+    MutexLock lock(&worker->mu);
+    worker->job = std::move(job);
+    worker->has_job = true;
+  }
+  MutexLock lock(&mu_);
+  if (stopping_ || all_.size() >= config_.max_workers) return false;
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, config_.stack_bytes);
@@ -65,8 +83,8 @@ void WorkerPool::Run(Worker* w) {
   while (true) {
     Job job;
     {
-      MutexLock lock(&mu_);
-      while (!w->has_job && !w->exit) w->cv.Wait(&mu_);
+      MutexLock lock(&w->mu);
+      while (!w->has_job && !w->exit) w->cv.Wait(&w->mu);
       if (!w->has_job) return;  // exit requested and nothing left to run
       job = std::move(w->job);
       w->job = nullptr;
@@ -76,26 +94,36 @@ void WorkerPool::Run(Worker* w) {
     job = nullptr;  // destroy what the job owned (socket, slots) before going
                     // idle
     arena.Reset();
+    {
+      MutexLock lock(&w->mu);
+      if (w->exit) {
+        busy_.fetch_sub(1, std::memory_order_relaxed);
+        return;
+      }
+    }
     MutexLock lock(&mu_);
     busy_.fetch_sub(1, std::memory_order_relaxed);
-    if (w->exit) return;
+    if (stopping_) return;
     idle_.push_back(w);
   }
 }
 
 void WorkerPool::Shutdown() {
-  std::vector<pthread_t> threads;
+  std::vector<Worker*> workers;
   {
     MutexLock lock(&mu_);
     if (stopping_ && all_.empty()) return;
     stopping_ = true;
-    for (auto& w : all_) {
-      w->exit = true;
-      w->cv.Signal();
-      threads.push_back(w->thread);
-    }
+    for (auto& w : all_) workers.push_back(w.get());
   }
-  for (pthread_t t : threads) pthread_join(t, nullptr);
+  for (Worker* w : workers) {
+    {
+      MutexLock lock(&w->mu);
+      w->exit = true;
+    }
+    w->cv.Signal();
+  }
+  for (Worker* w : workers) pthread_join(w->thread, nullptr);
   MutexLock lock(&mu_);
   idle_.clear();
   all_.clear();
