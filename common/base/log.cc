@@ -1,6 +1,7 @@
 #include "common/base/log.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -152,12 +153,13 @@ void Logger::WriteLocked(LogLevel level, absl::string_view category,
 
 void Logger::SummariseLocked(SecurityEvent event, const BurstState& state,
                              absl::Time now) {
+  char text[INET6_ADDRSTRLEN];
   if (!TakeGlobalLocked(now))
     return;  // summaries count against the global cap too
-  WriteLocked(
-      LogLevel::kWarn, "security",
-      absl::StrCat(SecurityEventText(event), ": ", state.last_ip.data(), " (",
-                   state.suppressed, " more in the last minute suppressed)"));
+  WriteLocked(LogLevel::kWarn, "security",
+              absl::StrCat(SecurityEventText(event), ": ",
+                           state.last.Format(text), " (", state.suppressed,
+                           " more in the last minute suppressed)"));
 }
 
 bool Logger::TakeGlobalLocked(absl::Time now) {
@@ -183,25 +185,63 @@ bool Logger::TakeGlobalLocked(absl::Time now) {
   return true;
 }
 
+PeerAddress PeerAddress::V4(const uint8_t* four) {
+  PeerAddress p;
+  p.family = 4;
+  std::memcpy(p.bytes.data(), four, 4);
+  return p;
+}
+
+PeerAddress PeerAddress::V6(const uint8_t* sixteen) {
+  PeerAddress p;
+  p.family = 6;
+  std::memcpy(p.bytes.data(), sixteen, 16);
+  return p;
+}
+
+PeerAddress PeerAddress::Parse(absl::string_view text) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  std::memcpy(buf, text.data(), std::min(text.size(), sizeof(buf) - 1));
+  PeerAddress p;
+  if (inet_pton(AF_INET, buf, p.bytes.data()) == 1) {
+    p.family = 4;
+  } else if (inet_pton(AF_INET6, buf, p.bytes.data()) == 1) {
+    p.family = 6;
+  } else {
+    p.bytes = {};
+    std::memcpy(p.bytes.data(), text.data(),
+                std::min(text.size(), p.bytes.size()));
+  }
+  return p;
+}
+
+absl::string_view PeerAddress::Format(char* out) const {
+  if (family == 4 &&
+      inet_ntop(AF_INET, bytes.data(), out, INET6_ADDRSTRLEN) != nullptr) {
+    return out;
+  }
+  if (family == 6 &&
+      inet_ntop(AF_INET6, bytes.data(), out, INET6_ADDRSTRLEN) != nullptr) {
+    return out;
+  }
+  size_t n = 0;
+  while (n < bytes.size() && bytes[n] != 0) {
+    out[n] = static_cast<char>(bytes[n]);
+    ++n;
+  }
+  out[n] = '\0';
+  return absl::string_view(out, n);
+}
+
 namespace {
 
-// The burst key of an address text: IPv4 whole, IPv6 by its /64. Text that is
-// not an address (it should not happen) is keyed by its first bytes.
-std::array<uint8_t, 10> BurstKeyOf(SecurityEvent event, absl::string_view ip) {
+// The burst key: the event, and the IPv4 address or the IPv6 /64.
+std::array<uint8_t, 10> BurstKeyOf(SecurityEvent event,
+                                   const PeerAddress& peer) {
   std::array<uint8_t, 10> key{};
   key[0] = static_cast<uint8_t>(event);
-  char text[INET6_ADDRSTRLEN] = {};
-  std::memcpy(text, ip.data(), std::min(ip.size(), sizeof(text) - 1));
-  uint8_t bytes[16] = {};
-  if (inet_pton(AF_INET, text, bytes) == 1) {
-    key[1] = 4;
-    std::memcpy(&key[2], bytes, 4);
-  } else if (inet_pton(AF_INET6, text, bytes) == 1) {
-    key[1] = 6;
-    std::memcpy(&key[2], bytes, 8);
-  } else {
-    std::memcpy(&key[2], text, 8);
-  }
+  key[1] = peer.family;
+  std::memcpy(&key[2], peer.bytes.data(), peer.family == 4 ? 4 : 8);
   return key;
 }
 
@@ -209,10 +249,15 @@ std::array<uint8_t, 10> BurstKeyOf(SecurityEvent event, absl::string_view ip) {
 
 void Logger::Security(SecurityEvent event, absl::string_view ip,
                       absl::string_view details) {
+  Security(event, PeerAddress::Parse(ip), details);
+}
+
+void Logger::Security(SecurityEvent event, const PeerAddress& peer,
+                      absl::string_view details) {
   MutexLock lock(&mu_);
   if (LogLevel::kWarn < level_) return;
   const absl::Time now = clock_.Now();
-  const BurstKey key = BurstKeyOf(event, ip);
+  const BurstKey key = BurstKeyOf(event, peer);
   auto it = bursts_.find(key);
   if (it == bursts_.end()) {
     if (bursts_.size() >= max_tracked_) {
@@ -228,15 +273,15 @@ void Logger::Security(SecurityEvent event, absl::string_view ip,
     it->second = BurstState{now, 0, 0, {}};
   }
   BurstState& state = it->second;
-  const size_t n = std::min(ip.size(), state.last_ip.size() - 1);
-  std::memcpy(state.last_ip.data(), ip.data(), n);
-  state.last_ip[n] = '\0';
+  state.last = peer;
   if (state.printed >= burst_ || !TakeGlobalLocked(now)) {
     ++state.suppressed;
     return;
   }
   ++state.printed;
-  std::string message = absl::StrCat(SecurityEventText(event), ": ", ip);
+  char text[INET6_ADDRSTRLEN];
+  std::string message =
+      absl::StrCat(SecurityEventText(event), ": ", peer.Format(text));
   if (!details.empty()) absl::StrAppend(&message, " (", details, ")");
   WriteLocked(LogLevel::kWarn, "security", message);
 }

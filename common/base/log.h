@@ -47,6 +47,21 @@ enum class SecurityEvent : uint8_t {
 // these.
 absl::string_view SecurityEventText(SecurityEvent event);
 
+// A peer address as raw bytes, so hot paths (the accept thread's refusals) hand
+// it over without formatting it: the text is made only for a line that is
+// actually printed.
+struct PeerAddress {
+  uint8_t family =
+      0;  // 4, 6, or 0 for text that is not an address (kept in `bytes`)
+  std::array<uint8_t, 16> bytes{};
+
+  static PeerAddress V4(const uint8_t* four);
+  static PeerAddress V6(const uint8_t* sixteen);
+  static PeerAddress Parse(absl::string_view text);
+  // Writes the text into `out` (INET6_ADDRSTRLEN bytes) and returns it.
+  absl::string_view Format(char* out) const;
+};
+
 struct LogConfig {
   std::string file;  // empty = stdout
   LogLevel level = LogLevel::kInfo;
@@ -72,6 +87,8 @@ class Logger {
            absl::string_view message);
   // "<event text>: <ip>" plus " (<details>)" when details is not empty, at WARN
   // in [security].
+  void Security(SecurityEvent event, const PeerAddress& peer,
+                absl::string_view details = {});
   void Security(SecurityEvent event, absl::string_view ip,
                 absl::string_view details = {});
   // Prints the summaries of burst windows that have ended; call now and then.
@@ -88,7 +105,7 @@ class Logger {
     absl::Time window_start;
     int printed = 0;
     int64_t suppressed = 0;
-    std::array<char, 48> last_ip{};  // named in the summary
+    PeerAddress last;  // named in the summary
   };
   void WriteLocked(LogLevel level, absl::string_view category,
                    absl::string_view message)

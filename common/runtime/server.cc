@@ -229,17 +229,28 @@ void Server::HandleFdExhaustion() {
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
   if (fd >= 0) {
     guard_.CountRejected(guard::RejectReason::kServerFull);
-    Reject(guard::RejectReason::kServerFull, net::UniqueFd(fd),
-           net::IpToString(addr), "out of file descriptors");
+    auto peer = guard::FromSockaddr(reinterpret_cast<const sockaddr*>(&addr));
+    if (peer.ok()) {
+      Reject(guard::RejectReason::kServerFull, net::UniqueFd(fd), *peer,
+             "out of file descriptors");
+    } else {
+      CloseWithReset(net::UniqueFd(fd));
+    }
   }
   reserve_fd_.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 
 void Server::Reject(guard::RejectReason reason, net::UniqueFd fd,
-                    const std::string& ip, absl::string_view details) {
+                    const guard::IpAddress& ip, absl::string_view details) {
   refused_.fetch_add(1, std::memory_order_relaxed);
   CloseWithReset(std::move(fd));
-  Logger::Get().Security(EventFor(reason), ip, details);
+  // Raw bytes: the address is formatted only if the line is printed, not on
+  // every refusal.
+  Logger::Get().Security(EventFor(reason),
+                         ip.family == guard::IpFamily::kV4
+                             ? PeerAddress::V4(ip.bytes.data())
+                             : PeerAddress::V6(ip.bytes.data()),
+                         details);
 }
 
 void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr) {
@@ -251,7 +262,7 @@ void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr) {
   // Layer 1, cheapest first; one reject path.
   if (bans_.Check(*peer).banned) {
     guard_.CountRejected(guard::RejectReason::kBanned);
-    Reject(guard::RejectReason::kBanned, std::move(fd), peer->ToString());
+    Reject(guard::RejectReason::kBanned, std::move(fd), *peer);
     return;
   }
   guard::AdmitResult result = guard_.Admit(*peer);
@@ -263,14 +274,14 @@ void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr) {
               "flood autoban"});
   }
   if (!result.admitted()) {
-    Reject(result.reason, std::move(fd), peer->ToString(),
+    Reject(result.reason, std::move(fd), *peer,
            result.reason == guard::RejectReason::kTableFull
                ? "per-IP table full"
                : "");
     return;
   }
-  const absl::Time now =
-      clock_.Now();  // the handshake deadline counts from here
+  // The handshake deadline counts from here.
+  const absl::Time now = clock_.Now();
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   const int raw_fd = fd.get();
   {
@@ -296,8 +307,8 @@ void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr) {
     counters_.worker_unavailable.fetch_add(1, std::memory_order_relaxed);
     handoff->ticket.Release();
     guard_.CountRejected(guard::RejectReason::kServerFull);
-    Reject(guard::RejectReason::kServerFull, std::move(handoff->fd),
-           peer->ToString(), "no worker thread available");
+    Reject(guard::RejectReason::kServerFull, std::move(handoff->fd), *peer,
+           "no worker thread available");
   }
 }
 

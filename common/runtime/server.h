@@ -90,7 +90,7 @@ class Server {
   void AcceptReady();
   void Admit(net::UniqueFd fd, const sockaddr_storage& addr);
   void Reject(guard::RejectReason reason, net::UniqueFd fd,
-              const std::string& ip, absl::string_view details = {});
+              const guard::IpAddress& ip, absl::string_view details = {});
   void HandleFdExhaustion();
   void BanWriterLoop();
   void DropExpiredBans(size_t expired);
