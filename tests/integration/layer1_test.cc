@@ -328,3 +328,30 @@ TEST(Layer1BanFileTest, ExpiredEntriesStopApplyingAndAreDroppedFromTheFile) {
 
 }  // namespace
 }  // namespace muwarden::testing
+
+namespace muwarden::testing {
+namespace {
+
+TEST(Layer1BanFileTest, RepeatedEntriesAreCompactedSoTheFileStaysSmall) {
+  // Re-bans of the same block append lines; the ban thread rewrites the file
+  // once it holds far more lines than bans in force.
+  const std::string ban_file = MakeTempDir() + "/bans.txt";
+  {
+    std::ofstream out(ban_file);
+    for (int i = 0; i < 3000; ++i) out << "127.0.3.50 reason=again\n";
+  }
+  InProcessConnectServer s;
+  ASSERT_TRUE(s.Start({"security.ban_file=" + ban_file}));
+  EXPECT_FALSE(Greeted(s.port(), "127.0.3.50"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::string text = ReadFile(ban_file);
+        return std::count(text.begin(), text.end(), '\n') == 1;
+      },
+      absl::Seconds(5)))
+      << ReadFile(ban_file).size() << " bytes left";
+  EXPECT_FALSE(Greeted(s.port(), "127.0.3.50"));  // still banned
+}
+
+}  // namespace
+}  // namespace muwarden::testing
