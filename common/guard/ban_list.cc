@@ -301,6 +301,7 @@ absl::StatusOr<BanLoadResult> BanList::Load() {
   }
   result.entries = bans.size();
   lines_ = std::move(lines);
+  physical_lines_ = static_cast<size_t>(line_number);
   MutexLock lock(&mu_);
   bans_ = std::move(bans);
   return result;
@@ -324,7 +325,7 @@ BanCheck BanList::Check(const IpAddress& ip, absl::Time wall_now) const {
 
 size_t BanList::file_lines() const {
   MutexLock lock(&file_mu_);
-  return lines_.size();
+  return physical_lines_;
 }
 
 BanCheck BanList::Check(const IpAddress& ip) const {
@@ -355,6 +356,7 @@ absl::Status BanList::Add(const Cidr& cidr, std::optional<absl::Time> until,
   bool listed = true;
   if (!config_.path.empty()) {
     status = AppendLine(config_.path, FormatBanLine(entry));
+    if (status.ok()) ++physical_lines_;
   }
   {
     MutexLock lock(&mu_);
@@ -431,6 +433,7 @@ absl::Status BanList::Rewrite() {
     ::unlink(tmp.c_str());
     return ErrnoError(err, "cannot rename over", config_.path);
   }
+  physical_lines_ = lines_.size();
   return FsyncDir(config_.path);
 }
 

@@ -144,6 +144,9 @@ class BanList {
   // Serialises file access (Load, Add, Rewrite); taken before mu_.
   mutable Mutex file_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::vector<FileLine> lines_ ABSL_GUARDED_BY(file_mu_);
+  // Lines physically in the file (duplicates and expired entries included), as
+  // loaded, appended and rewritten.
+  size_t physical_lines_ ABSL_GUARDED_BY(file_mu_) = 0;
   mutable Mutex mu_;
   CidrMap<BanInfo> bans_ ABSL_GUARDED_BY(mu_);
 };
