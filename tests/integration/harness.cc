@@ -104,8 +104,6 @@ bool RawClient::Connect(const std::string& host, int port,
     }
   }
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
-    std::fprintf(stderr, "connect to %s:%d from %s: %s\n", host.c_str(), port,
-                 source.empty() ? "any" : source.c_str(), std::strerror(errno));
     Close();
     return false;
   }
