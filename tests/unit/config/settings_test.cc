@@ -239,8 +239,9 @@ TEST(CommandLineTest, ShippedConfigFilesHoldEveryKeyAtItsDefault) {
     ServerSettings defaults = DefaultSettings(kind);
     defaults.security.ban_file = shipped.security.ban_file;
     if (kind == ServerKind::kGame) {
-      // The documented deviations: game-server.ini raises the raw packet limit to fit a real
-      // client in combat, and the read timeout to fit its 20 s keep-alive.
+      // The documented deviations: game-server.ini raises the raw packet limit
+      // to fit a real client in combat, and the read timeout to fit its 20 s
+      // keep-alive.
       EXPECT_EQ(shipped.ratelimit.raw_pkt_rate_limit, 60);
       defaults.ratelimit.raw_pkt_rate_limit = 60;
       EXPECT_EQ(shipped.server.read_timeout, absl::Seconds(45));
