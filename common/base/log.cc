@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -305,6 +306,27 @@ void Logger::FlushSummariesLocked(absl::Time now) {
     }
     bursts_.erase(current);
   }
+}
+
+}  // namespace muwarden
+
+namespace muwarden {
+
+void LogConfig::Describe(config::Schema& s) {
+  s.Path("log", "file", &file, "log file; empty = stdout");
+  s.Custom<LogLevel>(
+      "log", "level", &level, "debug, info, warn or error",
+      [](absl::string_view v) -> absl::StatusOr<LogLevel> {
+        LogLevel parsed;
+        absl::Status status =
+            ParseLogLevel(absl::StripAsciiWhitespace(v), &parsed);
+        if (!status.ok()) return status;
+        return parsed;
+      },
+      [](const LogLevel& l) { return absl::AsciiStrToLower(LogLevelName(l)); });
+  s.Integer("security", "log_burst", &security_burst, 1, 100000,
+            "security log lines per IP and event per minute before they are "
+            "summarised");
 }
 
 }  // namespace muwarden

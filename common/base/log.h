@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "common/base/clock.h"
 #include "common/base/mutex.h"
+#include "common/config/schema.h"
 
 namespace muwarden {
 
@@ -67,6 +68,9 @@ struct LogConfig {
   LogLevel level = LogLevel::kInfo;
   int security_burst = 10;     // lines per IP and event per minute
   size_t max_tracked = 65536;  // cap of the burst table
+
+  // [log] file, level; [security] log_burst.
+  void Describe(config::Schema& schema);
 };
 
 class Logger {

@@ -1,8 +1,9 @@
 // Command line of both binaries (SPEC section 2) with CLI11: flags, --set
 // overrides, the INI file, --check-config, --print-config, --version.
-// Precedence: defaults < file < flags. Relative paths inside a config file are
-// taken relative to that file's directory. Not thread-safe; called once from
-// main().
+// Precedence: defaults < file < flags. Settings are loaded through the
+// binary's Schema, so every key is parsed once, by its unit's description.
+// Relative paths inside a config file are taken relative to that file's
+// folder. Not thread-safe; called once from main().
 #ifndef MUWARDEN_COMMON_CONFIG_COMMAND_LINE_H_
 #define MUWARDEN_COMMON_CONFIG_COMMAND_LINE_H_
 
@@ -11,13 +12,22 @@
 #include <vector>
 
 #include "absl/types/optional.h"
-#include "common/config/settings.h"
+#include "common/config/schema.h"
 
 namespace muwarden::config {
 
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitRuntime = 1;
 inline constexpr int kExitUsage = 2;
+
+inline constexpr char kVersion[] = "0.1.0";
+
+// What differs between the two binaries' command lines.
+struct Program {
+  std::string name;              // "connect-server"
+  std::string description;       // first line of --help
+  bool account_command = false;  // game-server: `account ...`
+};
 
 enum class Mode { kRun, kAccount };
 
@@ -26,20 +36,24 @@ struct CommandLine {
   // print, errors).
   absl::optional<int> exit_code;
   Mode mode = Mode::kRun;
-  ServerSettings settings;
   std::string config_path;                // empty when no --config
   std::vector<std::string> account_args;  // game-server: `account ...`
 };
 
-// Parses argv; messages for help/version/print go to `out`, errors to `err`.
-CommandLine ParseCommandLine(ServerKind kind, int argc, const char* const* argv,
-                             std::ostream& out, std::ostream& err);
+// Parses argv and loads the settings into what `schema` describes; messages
+// for help/version/print go to `out`, errors to `err`.
+CommandLine ParseCommandLine(const Program& program, Schema& schema, int argc,
+                             const char* const* argv, std::ostream& out,
+                             std::ostream& err);
 
 // Loads settings as the command line would, from a file path (may be empty) and
-// --set texts. For tests and tools. Errors are collected in `errors`.
-ServerSettings LoadSettings(ServerKind kind, const std::string& config_path,
-                            const std::vector<std::string>& sets,
-                            SettingsErrors& errors);
+// --set texts, into what `schema` describes. For tests and tools; errors are
+// collected in `errors`.
+void LoadSettings(Schema& schema, const std::string& config_path,
+                  const std::vector<std::string>& sets, SettingsErrors& errors);
+
+// The first comment lines of --print-config.
+std::string IniTitle(const Program& program);
 
 }  // namespace muwarden::config
 

@@ -443,3 +443,14 @@ size_t BanList::size() const {
 }
 
 }  // namespace muwarden::guard
+
+namespace muwarden::guard {
+
+void BanListConfig::Describe(config::Schema& s) {
+  s.Path("security", "ban_file", &path,
+         "persistent ban list (one address or CIDR per line, with until= and "
+         "reason=); empty = bans kept in memory only",
+         "bans.txt");
+}
+
+}  // namespace muwarden::guard

@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "common/base/clock.h"
 #include "common/base/mutex.h"
+#include "common/config/schema.h"
 #include "common/guard/cidr_map.h"
 #include "common/guard/ip_address.h"
 
@@ -43,6 +44,9 @@ struct BanListConfig {
   // Autobans grow the list; past this, Add drops expired entries and then
   // refuses, and Load skips further lines with a warning.
   size_t max_entries = 1 << 20;
+
+  // [security] ban_file (default bans.txt beside the config file).
+  void Describe(config::Schema& schema);
 };
 
 struct BanEntry {

@@ -9,13 +9,13 @@ namespace muwarden::guard {
 
 absl::StatusOr<CidrSet> CidrSet::Parse(absl::string_view text) {
   CidrSet set;
+  set.text_ = std::string(absl::StripAsciiWhitespace(text));
   for (absl::string_view item : absl::StrSplit(text, ',')) {
     item = absl::StripAsciiWhitespace(item);
     if (item.empty()) continue;
     absl::StatusOr<Cidr> cidr = ParseCidr(item);
     if (!cidr.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("bad allowlist entry: ", cidr.status().message()));
+      return cidr.status();
     }
     set.Add(*cidr);
   }

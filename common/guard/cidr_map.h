@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstddef>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -143,6 +144,9 @@ class CidrSet {
   // Comma-separated addresses and CIDRs, spaces around entries allowed, empty
   // entries skipped. kInvalidArgument naming the first bad entry.
   static absl::StatusOr<CidrSet> Parse(absl::string_view text);
+  // The text Parse was given, blanks around it trimmed (settings print it
+  // back).
+  const std::string& text() const { return text_; }
 
   void Add(const Cidr& cidr) { map_.Insert(cidr); }
   bool Contains(const IpAddress& ip) const {
@@ -154,6 +158,7 @@ class CidrSet {
  private:
   struct Present {};
   CidrMap<Present> map_;
+  std::string text_;
 };
 
 }  // namespace muwarden::guard

@@ -152,3 +152,43 @@ ConnGuardCounters ConnGuard::Counters() const {
 }
 
 }  // namespace muwarden::guard
+
+namespace muwarden::guard {
+
+void ConnGuardConfig::Describe(config::Schema& s) {
+  s.Integer("server", "max_clients", &max_clients, 1, 100000,
+            "concurrent sockets, joined or not; more are rejected at accept");
+  s.Integer("server", "multiclient_limit", &multiclient_limit, 1, 100000,
+            "concurrent sockets from one IP (IPv6: one /64)");
+  s.Integer(
+      "server", "max_tracked_ips", &max_tracked_ips, 16, 10000000,
+      "cap of every per-IP table; the stalest entry is evicted when full");
+  // The limits below are sliding windows: they can count at most
+  // kMaxSlidingWindowLimit events, so that is their range.
+  s.Integer("ratelimit", "conn_rate_limit", &conn_rate_limit, 1,
+            kMaxSlidingWindowLimit,
+            "connection attempts per IP per conn_rate_window; refused "
+            "attempts count");
+  s.Seconds("ratelimit", "conn_rate_window", &conn_rate_window, 0.1, 86400,
+            "sliding window of conn_rate_limit");
+  s.Bool("ratelimit", "conn_flood_autoban", &flood_autoban,
+         "ban IPs that keep hitting the connection rate limit");
+  s.Integer("ratelimit", "flood_ban_threshold", &flood_ban_threshold, 1,
+            kMaxSlidingWindowLimit,
+            "rate-limit refusals within conn_rate_window that trigger the "
+            "autoban");
+  s.Seconds("ratelimit", "flood_ban_duration", &flood_ban_duration, 0,
+            315360000, "autoban length; 0 = permanent");
+  s.Custom<CidrSet>(
+      "security", "allowlist", &allowlist,
+      "comma-separated IPs/CIDRs exempt from rate and multiclient limits "
+      "(never from bans)",
+      [](absl::string_view v) -> absl::StatusOr<CidrSet> {
+        absl::Status printable = config::CheckPrintable(v, 65536);
+        if (!printable.ok()) return printable;
+        return CidrSet::Parse(v);
+      },
+      [](const CidrSet& set) { return set.text(); });
+}
+
+}  // namespace muwarden::guard

@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "common/base/clock.h"
 #include "common/base/mutex.h"
+#include "common/config/schema.h"
 #include "common/guard/cidr_map.h"
 #include "common/guard/ip_address.h"
 #include "common/guard/ip_table.h"
@@ -39,6 +40,10 @@ struct ConnGuardConfig {
   // Exempt from the rate, autoban and multiclient checks (not from bans or
   // max_clients), and never takes a per-IP table entry.
   CidrSet allowlist;
+
+  // [server] max_clients, multiclient_limit, max_tracked_ips; [ratelimit]
+  // conn_rate_*, conn_flood_autoban, flood_ban_*; [security] allowlist.
+  void Describe(config::Schema& schema);
 };
 
 class ConnGuard;

@@ -1,6 +1,9 @@
 #include "common/guard/sliding_window.h"
 
 #include <algorithm>
+#include <string>
+
+#include "absl/strings/str_cat.h"
 
 namespace muwarden::guard {
 namespace {
@@ -70,6 +73,20 @@ bool SlidingWindow::Idle(absl::Time now) const {
 void SlidingWindow::Reset() {
   count_ = 0;
   head_ = 0;
+}
+
+}  // namespace muwarden::guard
+
+namespace muwarden::guard {
+
+void SlidingWindowConfig::Describe(config::Schema& s, absl::string_view section,
+                                   absl::string_view name,
+                                   absl::string_view help,
+                                   double max_window_s) {
+  const std::string limit_key = absl::StrCat(name, "_rate_limit");
+  s.Integer(section, limit_key, &limit, 1, kMaxSlidingWindowLimit, help);
+  s.Seconds(section, absl::StrCat(name, "_rate_window"), &window, 0.1,
+            max_window_s, absl::StrCat("sliding window of ", limit_key));
 }
 
 }  // namespace muwarden::guard

@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <memory>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/config/schema.h"
 
 namespace muwarden::guard {
 
 // Caps the ring so a mistyped limit cannot make each per-IP or per-client
-// window allocate megabytes. The settings loader validates tighter ranges.
+// window allocate megabytes; the settings refuse larger limits.
 inline constexpr int kMaxSlidingWindowLimit = 1 << 16;
 
 struct SlidingWindowConfig {
@@ -22,6 +24,12 @@ struct SlidingWindowConfig {
   // values above kMaxSlidingWindowLimit count as kMaxSlidingWindowLimit.
   int limit = 10;
   absl::Duration window = absl::Seconds(10);
+
+  // Keys `<name>_rate_limit` (1..kMaxSlidingWindowLimit: more could not be
+  // counted) and `<name>_rate_window` (max_window_s) in `section`.
+  void Describe(config::Schema& schema, absl::string_view section,
+                absl::string_view name, absl::string_view help,
+                double max_window_s = 3600);
 };
 
 // An event at time t is inside the window at `now` iff now - t < window, so

@@ -296,3 +296,26 @@ CloseReason ConnectionRunner::Loop(Session& session) {
 }
 
 }  // namespace muwarden::runtime
+
+namespace muwarden::runtime {
+
+void ConnectionConfig::Describe(config::Schema& s) {
+  s.Seconds("server", "handshake_timeout", &handshake.timeout, 0.05, 3600,
+            "total time from accept until the handshake is complete");
+  s.Seconds("server", "read_timeout", &read_timeout, 0.05, 3600,
+            "time to receive one whole packet once its first byte arrived; "
+            "also the longest silence after the handshake");
+  s.Seconds("server", "write_timeout", &write_timeout, 0.05, 3600,
+            "time to hand one packet to the kernel");
+  s.Integer("server", "max_packet_size", &max_frame_size, 4, 65535,
+            "declared frame length cap in bytes, checked on the header");
+  raw_packets.Describe(
+      s, "ratelimit", "raw_pkt",
+      "packets per client per raw_pkt_rate_window; exceeding disconnects");
+  s.OnLoaded([this](config::SettingsErrors&) {
+    handshake.max_frame_size =
+        std::min(handshake.max_frame_size, max_frame_size);
+  });
+}
+
+}  // namespace muwarden::runtime

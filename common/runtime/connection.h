@@ -13,6 +13,7 @@
 
 #include "absl/time/time.h"
 #include "common/base/clock.h"
+#include "common/config/schema.h"
 #include "common/guard/sliding_window.h"
 #include "common/net/socket.h"
 #include "common/runtime/counters.h"
@@ -32,6 +33,11 @@ struct ConnectionConfig {
   // and lets the write deadline react after a few packets' worth, not after ~4
   // MB; 0 keeps the kernel default.
   int send_buffer_bytes = 32 * 1024;
+
+  // [server] handshake_timeout, read_timeout, write_timeout, max_packet_size;
+  // [ratelimit] raw_pkt_rate_limit, raw_pkt_rate_window. The handshake's own
+  // frame cap is clamped to max_packet_size once loaded.
+  void Describe(config::Schema& schema);
 };
 
 // Why a connection ended; for counters and tests.

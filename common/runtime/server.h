@@ -22,32 +22,16 @@
 #include "absl/status/status.h"
 #include "common/base/clock.h"
 #include "common/base/mutex.h"
-#include "common/config/settings.h"
 #include "common/guard/ban_list.h"
 #include "common/guard/conn_guard.h"
 #include "common/net/socket.h"
 #include "common/runtime/connection.h"
 #include "common/runtime/counters.h"
+#include "common/runtime/server_config.h"
 #include "common/runtime/session.h"
 #include "common/runtime/worker_pool.h"
 
 namespace muwarden::runtime {
-
-struct ServerConfig {
-  std::string name = "server";
-  std::string bind = "0.0.0.0";
-  int port = 0;
-  int backlog = 4096;
-  WorkerPoolConfig pool;
-  ConnectionConfig connection;
-  guard::ConnGuardConfig guard;
-  guard::BanListConfig bans;
-};
-
-// Builds the runtime's configuration from loaded settings and the server's
-// handshake rules.
-absl::StatusOr<ServerConfig> ServerConfigFromSettings(
-    const config::ServerSettings& settings, const HandshakeConfig& handshake);
 
 class Server {
  public:

@@ -19,12 +19,7 @@ void BlockServerSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-bool ConfigureLogging(const config::ServerSettings& settings) {
-  LogConfig log;
-  log.file = settings.log.file;
-  log.level = settings.log.level;
-  log.security_burst = settings.security.log_burst;
-  log.max_tracked = static_cast<size_t>(settings.server.max_tracked_ips);
+bool ConfigureLogging(const LogConfig& log) {
   absl::Status status = Logger::Get().Configure(log);
   if (!status.ok()) {
     std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
@@ -33,17 +28,16 @@ bool ConfigureLogging(const config::ServerSettings& settings) {
   return true;
 }
 
-int RunUntilSignalled(const config::ServerSettings& settings, Server& server) {
+int RunUntilSignalled(const ServerConfig& config, Server& server) {
   absl::Status status = server.Start();
   if (!status.ok()) {
     LogError("server", std::string(status.message()));
-    std::fprintf(stderr, "%s: %s\n", settings.server.name.c_str(),
+    std::fprintf(stderr, "%s: %s\n", config.name.c_str(),
                  std::string(status.message()).c_str());
     return 1;
   }
-  LogInfo("server",
-          absl::StrCat(settings.server.name, " listening on ",
-                       settings.server.bind, " port ", server.port()));
+  LogInfo("server", absl::StrCat(config.name, " listening on ", config.bind,
+                                 " port ", server.port()));
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

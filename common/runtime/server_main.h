@@ -5,7 +5,7 @@
 #ifndef MUWARDEN_COMMON_RUNTIME_SERVER_MAIN_H_
 #define MUWARDEN_COMMON_RUNTIME_SERVER_MAIN_H_
 
-#include "common/config/settings.h"
+#include "common/base/log.h"
 #include "common/runtime/server.h"
 
 namespace muwarden::runtime {
@@ -15,13 +15,14 @@ namespace muwarden::runtime {
 // created.
 void BlockServerSignals();
 
-// Applies [log] and [security] log_burst to the process logger. False (with a
-// message on stderr) when the log file cannot be opened.
-bool ConfigureLogging(const config::ServerSettings& settings);
+// Applies the loaded [log] settings and the security log's burst to the
+// process logger. False (with a message on stderr) when the log file cannot be
+// opened.
+bool ConfigureLogging(const LogConfig& log);
 
 // Runs `server` until SIGINT/SIGTERM; returns the exit code (0 clean, 1 runtime
 // failure).
-int RunUntilSignalled(const config::ServerSettings& settings, Server& server);
+int RunUntilSignalled(const ServerConfig& config, Server& server);
 
 }  // namespace muwarden::runtime
 

@@ -131,3 +131,14 @@ void WorkerPool::Shutdown() {
 }
 
 }  // namespace muwarden::runtime
+
+namespace muwarden::runtime {
+
+void WorkerPoolConfig::Describe(config::Schema& s) {
+  s.Kib("server", "worker_stack_kib", &stack_bytes, 64, 8192,
+        "stack size of each worker thread in KiB");
+  s.Kib("server", "arena_kib", &arena_bytes, 4, 65536,
+        "per-connection arena in KiB; a connection that needs more is closed");
+}
+
+}  // namespace muwarden::runtime

@@ -15,6 +15,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "common/base/mutex.h"
+#include "common/config/schema.h"
 #include "common/runtime/arena.h"
 
 namespace muwarden::runtime {
@@ -23,6 +24,10 @@ struct WorkerPoolConfig {
   size_t stack_bytes = 256 * 1024;
   size_t arena_bytes = 64 * 1024;
   size_t max_workers = 1024;
+
+  // [server] worker_stack_kib, arena_kib. max_workers follows max_clients
+  // (ServerConfig).
+  void Describe(config::Schema& schema);
 };
 
 class WorkerPool {

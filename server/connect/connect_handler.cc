@@ -17,9 +17,9 @@ constexpr uint8_t kCodePatch = 0x05;
 constexpr uint8_t kCodePatchAlt = 0x02;
 constexpr size_t kInfoHostBytes = 16;
 
-std::vector<config::GameServerEntry> SortedById(
-    const std::vector<config::GameServerEntry>& servers) {
-  std::vector<config::GameServerEntry> sorted = servers;
+std::vector<GameServerEntry> SortedById(
+    const std::vector<GameServerEntry>& servers) {
+  std::vector<GameServerEntry> sorted = servers;
   std::sort(sorted.begin(), sorted.end(),
             [](const auto& a, const auto& b) { return a.id < b.id; });
   return sorted;
@@ -47,7 +47,7 @@ Request Parse(absl::Span<const uint8_t> frame) {
 
 Packet BuildHello() { return {0xC1, 0x04, 0x00, 0x01}; }
 
-Packet BuildServerList(const std::vector<config::GameServerEntry>& servers) {
+Packet BuildServerList(const std::vector<GameServerEntry>& servers) {
   const auto sorted = SortedById(servers);
   const size_t length = 7 + 4 * sorted.size();
   Packet p;
@@ -68,8 +68,8 @@ Packet BuildServerList(const std::vector<config::GameServerEntry>& servers) {
   return p;
 }
 
-Packet BuildServerListOld(const std::vector<config::GameServerEntry>& servers) {
-  std::vector<config::GameServerEntry> fitting;
+Packet BuildServerListOld(const std::vector<GameServerEntry>& servers) {
+  std::vector<GameServerEntry> fitting;
   for (const auto& s : SortedById(servers)) {
     if (s.id <= 0xFF) fitting.push_back(s);
   }
@@ -89,7 +89,7 @@ Packet BuildServerListOld(const std::vector<config::GameServerEntry>& servers) {
   return p;
 }
 
-Packet BuildServerInfo(const config::GameServerEntry& server) {
+Packet BuildServerInfo(const GameServerEntry& server) {
   Packet p(22, 0);
   p[0] = protocol::kC1;
   p[1] = 0x16;
@@ -117,8 +117,8 @@ bool IsConnectRequest(absl::Span<const uint8_t> frame) {
   return r.code == kCodePatch || r.code == kCodePatchAlt;
 }
 
-ConnectHandler::ConnectHandler(
-    const std::vector<config::GameServerEntry>& servers, ConnectLimits limits)
+ConnectHandler::ConnectHandler(const std::vector<GameServerEntry>& servers,
+                               ConnectLimits limits)
     : servers_(servers), limits_(limits) {}
 
 absl::StatusOr<std::vector<Packet>> ConnectHandler::Handle(

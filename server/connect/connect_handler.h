@@ -12,7 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "common/config/settings.h"
+#include "server/connect/game_server_entry.h"
 
 namespace muwarden::connect {
 
@@ -28,10 +28,10 @@ struct ConnectLimits {
 
 Packet BuildHello();
 // F4 06: entries sorted by id.
-Packet BuildServerList(const std::vector<config::GameServerEntry>& servers);
+Packet BuildServerList(const std::vector<GameServerEntry>& servers);
 // F4 02: old clients; servers whose id does not fit a byte are left out.
-Packet BuildServerListOld(const std::vector<config::GameServerEntry>& servers);
-Packet BuildServerInfo(const config::GameServerEntry& server);
+Packet BuildServerListOld(const std::vector<GameServerEntry>& servers);
+Packet BuildServerInfo(const GameServerEntry& server);
 Packet BuildPatchOk();
 
 // True for the requests a ConnectServer client may open with (Layer 2).
@@ -39,7 +39,7 @@ bool IsConnectRequest(absl::Span<const uint8_t> frame);
 
 class ConnectHandler {
  public:
-  ConnectHandler(const std::vector<config::GameServerEntry>& servers,
+  ConnectHandler(const std::vector<GameServerEntry>& servers,
                  ConnectLimits limits = {});
 
   // The packets to send back for one whole frame, in order. Errors close the
@@ -48,7 +48,7 @@ class ConnectHandler {
   absl::StatusOr<std::vector<Packet>> Handle(absl::Span<const uint8_t> frame);
 
  private:
-  const std::vector<config::GameServerEntry>& servers_;
+  const std::vector<GameServerEntry>& servers_;
   const ConnectLimits limits_;
   int list_requests_ = 0;
   int info_requests_ = 0;

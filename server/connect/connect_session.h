@@ -6,9 +6,9 @@
 
 #include <vector>
 
-#include "common/config/settings.h"
 #include "common/runtime/session.h"
 #include "server/connect/connect_handler.h"
+#include "server/connect/game_server_entry.h"
 
 namespace muwarden::connect {
 
@@ -18,7 +18,7 @@ runtime::HandshakeConfig ConnectHandshake();
 
 class ConnectSession final : public runtime::Session {
  public:
-  explicit ConnectSession(const std::vector<config::GameServerEntry>& servers,
+  explicit ConnectSession(const std::vector<GameServerEntry>& servers,
                           ConnectLimits limits = {})
       : handler_(servers, limits) {}
 

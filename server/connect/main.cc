@@ -4,24 +4,25 @@
 #include "common/config/command_line.h"
 #include "common/runtime/server_main.h"
 #include "server/connect/connect_session.h"
+#include "server/connect/connect_settings.h"
 
 int main(int argc, char** argv) {
   using namespace muwarden;
-  config::CommandLine cl = config::ParseCommandLine(
-      config::ServerKind::kConnect, argc, argv, std::cout, std::cerr);
-  if (cl.exit_code.has_value()) return *cl.exit_code;
-  runtime::BlockServerSignals();
-  if (!runtime::ConfigureLogging(cl.settings)) return config::kExitRuntime;
-  auto server_config = runtime::ServerConfigFromSettings(
-      cl.settings, connect::ConnectHandshake());
-  if (!server_config.ok()) {
-    std::cerr << "connect-server: " << server_config.status().message() << "\n";
-    return config::kExitUsage;
+  connect::ConnectSettings settings;
+  {
+    config::Schema schema;
+    settings.Describe(schema);
+    config::CommandLine cl = config::ParseCommandLine(
+        connect::ConnectProgram(), schema, argc, argv, std::cout, std::cerr);
+    if (cl.exit_code.has_value()) return *cl.exit_code;
   }
-  const std::vector<config::GameServerEntry> servers = cl.settings.gameservers;
+  runtime::BlockServerSignals();
+  if (!runtime::ConfigureLogging(settings.base.log))
+    return config::kExitRuntime;
+  const std::vector<connect::GameServerEntry> servers = settings.gameservers;
   runtime::Server server(
-      *std::move(server_config), [&servers](runtime::Connection&) {
+      settings.base.server, [&servers](runtime::Connection&) {
         return std::make_unique<connect::ConnectSession>(servers);
       });
-  return runtime::RunUntilSignalled(cl.settings, server);
+  return runtime::RunUntilSignalled(settings.base.server, server);
 }

@@ -1,9 +1,45 @@
 #include "server/game/game_config.h"
 
+#include <functional>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/runtime/server_config.h"
 
 namespace muwarden::game {
+namespace {
+
+absl::Status CheckVersion(absl::string_view v) {
+  if (v.size() != 5) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("must be 5 characters, like 10404 (got '", v, "')"));
+  }
+  return config::CheckPrintable(v, 5);
+}
+
+// A non-empty comma-separated list whose every item passes `check`.
+std::function<absl::StatusOr<std::vector<std::string>>(absl::string_view)>
+ListParser(std::function<absl::Status(absl::string_view)> check) {
+  return
+      [check](absl::string_view v) -> absl::StatusOr<std::vector<std::string>> {
+        std::vector<std::string> items = SplitList(v);
+        if (items.empty())
+          return absl::InvalidArgumentError("must not be empty");
+        for (const std::string& item : items) {
+          absl::Status status = check(item);
+          if (!status.ok()) return status;
+        }
+        return items;
+      };
+}
+
+std::string JoinList(const std::vector<std::string>& items) {
+  return absl::StrJoin(items, ", ");
+}
+
+}  // namespace
 
 std::vector<std::string> SplitList(absl::string_view text) {
   std::vector<std::string> out;
@@ -15,32 +51,40 @@ std::vector<std::string> SplitList(absl::string_view text) {
   return out;
 }
 
-GameConfig GameConfigFromSettings(const config::ServerSettings& s) {
-  GameConfig c;
-  c.max_players = s.game.max_players;
-  c.join_version = s.game.join_version;
-  c.accepted_versions = SplitList(s.game.accepted_versions);
-  c.accepted_serials = SplitList(s.game.accepted_serials);
-  c.throttle.ip_fail_limit = s.game.login_ip_fail_limit;
-  c.throttle.ip_fail_window = s.game.login_ip_fail_window;
-  c.throttle.account_fail_limit = s.game.login_account_fail_limit;
-  c.throttle.account_fail_window = s.game.login_account_fail_window;
-  c.throttle.account_lock_duration = s.game.login_account_lock_duration;
-  c.throttle.max_tracked_ips = static_cast<size_t>(s.server.max_tracked_ips);
-  c.throttle.max_tracked_accounts =
-      static_cast<size_t>(s.server.max_tracked_ips);
-  c.ip_ban_duration = s.game.login_ip_ban_duration;
-  c.chat = {s.ratelimit.chat_rate_limit, s.ratelimit.chat_rate_window};
-  c.whisper = {s.ratelimit.whisper_rate_limit, s.ratelimit.whisper_rate_window};
-  c.max_frame_size = static_cast<size_t>(s.server.max_packet_size);
-  return c;
-}
-
-AccountStoreConfig AccountStoreConfigFromSettings(
-    const config::ServerSettings& s) {
-  AccountStoreConfig c;
-  c.path = s.game.database;
-  return c;
+void GameConfig::Describe(config::Schema& s) {
+  s.Integer("game", "max_players", &max_players, 1, 100000,
+            "logged-in players; unjoined sockets never take a player slot");
+  s.String("game", "join_version", &join_version,
+           "client version sent in the join packet (5 characters)",
+           CheckVersion);
+  s.Custom<std::vector<std::string>>(
+      "game", "accepted_versions", &accepted_versions,
+      "comma-separated client versions allowed to log in",
+      ListParser([](absl::string_view item) -> absl::Status {
+        if (item.size() != 5 && item.size() != 3) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "each version must be 5 characters (3 for 0.75 clients): '", item,
+              "'"));
+        }
+        return config::CheckPrintable(item, 5);
+      }),
+      JoinList);
+  s.Custom<std::vector<std::string>>(
+      "game", "accepted_serials", &accepted_serials,
+      "comma-separated client serials (16 characters) allowed to log in",
+      ListParser([](absl::string_view item) -> absl::Status {
+        if (item.size() != 16) {
+          return absl::InvalidArgumentError(
+              absl::StrCat("each serial must be 16 characters: '", item, "'"));
+        }
+        return config::CheckPrintable(item, 16);
+      }),
+      JoinList);
+  throttle.Describe(s);
+  s.Seconds("game", "login_ip_ban_duration", &ip_ban_duration, 0, 315360000,
+            "ban length for an IP that reached login_ip_fail_limit, written to "
+            "the ban file; 0 = permanent");
+  runtime::DescribeChatWindows(s, &chat, &whisper);
 }
 
 }  // namespace muwarden::game

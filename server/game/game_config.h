@@ -1,7 +1,6 @@
 // GameConfig: the GameServer's own settings (player cap, accepted clients,
-// login throttle, chat limits) resolved from the loaded [game], [server] and
-// [ratelimit] settings, plus the account store's config from [game] database.
-// Pure; thread-safe.
+// login throttle, chat limits), with the description of its [game] and chat
+// keys. Plain value; thread-compatible.
 #ifndef MUWARDEN_SERVER_GAME_GAME_CONFIG_H_
 #define MUWARDEN_SERVER_GAME_GAME_CONFIG_H_
 
@@ -11,9 +10,8 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "common/config/settings.h"
+#include "common/config/schema.h"
 #include "common/guard/sliding_window.h"
-#include "server/game/account/account_store.h"
 #include "server/game/login_throttle.h"
 
 namespace muwarden::game {
@@ -30,16 +28,14 @@ struct GameConfig {
   absl::Duration ip_ban_duration = absl::Seconds(3600);
   guard::SlidingWindowConfig chat{20, absl::Seconds(10)};
   guard::SlidingWindowConfig whisper{4, absl::Seconds(1)};
-  // The decryption buffer of a connection: the largest frame it can receive.
+  // The decryption buffer of a connection: the largest frame it can receive
+  // (server.max_packet_size, set by GameSettings).
   size_t max_frame_size = 8192;
+
+  // [game] max_players, join_version, accepted_*, login_*; [ratelimit] chat_*
+  // and whisper_*.
+  void Describe(config::Schema& schema);
 };
-
-GameConfig GameConfigFromSettings(const config::ServerSettings& settings);
-
-// [game] database (already resolved against the config file's directory by
-// the loader), with the store's default hash cost.
-AccountStoreConfig AccountStoreConfigFromSettings(
-    const config::ServerSettings& settings);
 
 // "a, b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> SplitList(absl::string_view text);

@@ -114,3 +114,29 @@ size_t LoginThrottle::locked_accounts(absl::Time now) const {
 }
 
 }  // namespace muwarden::game
+
+namespace muwarden::game {
+
+void LoginThrottleConfig::Describe(config::Schema& s) {
+  // Both limits are sliding windows, which count at most
+  // kMaxSlidingWindowLimit events.
+  s.Integer("game", "login_ip_fail_limit", &ip_fail_limit, 1,
+            guard::kMaxSlidingWindowLimit,
+            "failed logins per IP (IPv6: per /64) within login_ip_fail_window; "
+            "the one that reaches it bans the IP");
+  s.Seconds("game", "login_ip_fail_window", &ip_fail_window, 1, 86400,
+            "sliding window of login_ip_fail_limit");
+  s.Integer("game", "login_account_fail_limit", &account_fail_limit, 1,
+            guard::kMaxSlidingWindowLimit,
+            "failed logins per account within login_account_fail_window; the "
+            "one that reaches it locks the account (answer 14); tracked "
+            "accounts are capped by server.max_tracked_ips");
+  s.Seconds("game", "login_account_fail_window", &account_fail_window, 1, 86400,
+            "sliding window of login_account_fail_limit");
+  s.Seconds("game", "login_account_lock_duration", &account_lock_duration, 1,
+            86400,
+            "how long a locked account answers 'temporarily blocked' (14); "
+            "attempts meanwhile do not extend it");
+}
+
+}  // namespace muwarden::game

@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/base/mutex.h"
+#include "common/config/schema.h"
 #include "common/guard/ip_address.h"
 #include "common/guard/ip_table.h"
 #include "common/guard/sliding_window.h"
@@ -34,6 +35,10 @@ struct LoginThrottleConfig {
   // Caps of the two tables (max_tracked_ips for both by default).
   size_t max_tracked_ips = 65536;
   size_t max_tracked_accounts = 65536;
+
+  // [game] login_ip_fail_*, login_account_*. The table caps follow
+  // server.max_tracked_ips (GameSettings).
+  void Describe(config::Schema& schema);
 };
 
 struct LoginFailureVerdict {

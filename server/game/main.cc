@@ -9,39 +9,37 @@
 #include "common/runtime/server_main.h"
 #include "server/game/account/account_cli.h"
 #include "server/game/account/account_store.h"
-#include "server/game/game_config.h"
 #include "server/game/game_session.h"
+#include "server/game/game_settings.h"
 #include "server/game/game_world.h"
 
 int main(int argc, char** argv) {
   using namespace muwarden;
-  config::CommandLine cl = config::ParseCommandLine(
-      config::ServerKind::kGame, argc, argv, std::cout, std::cerr);
-  if (cl.exit_code.has_value()) return *cl.exit_code;
+  game::GameSettings settings;
+  config::CommandLine cl;
+  {
+    config::Schema schema;
+    settings.Describe(schema);
+    cl = config::ParseCommandLine(game::GameProgram(), schema, argc, argv,
+                                  std::cout, std::cerr);
+    if (cl.exit_code.has_value()) return *cl.exit_code;
+  }
   if (cl.mode == config::Mode::kAccount) {
-    return game::RunAccountCommand(
-        cl.account_args, game::AccountStoreConfigFromSettings(cl.settings),
-        std::cin, std::cout, std::cerr);
+    return game::RunAccountCommand(cl.account_args, settings.accounts, std::cin,
+                                   std::cout, std::cerr);
   }
   runtime::BlockServerSignals();
-  if (!runtime::ConfigureLogging(cl.settings)) return config::kExitRuntime;
-  auto server_config =
-      runtime::ServerConfigFromSettings(cl.settings, game::GameHandshake());
-  if (!server_config.ok()) {
-    std::cerr << "game-server: " << server_config.status().message() << "\n";
-    return config::kExitUsage;
-  }
-  auto accounts = game::AccountStore::Open(
-      game::AccountStoreConfigFromSettings(cl.settings), Clock::Real());
+  if (!runtime::ConfigureLogging(settings.base.log))
+    return config::kExitRuntime;
+  auto accounts = game::AccountStore::Open(settings.accounts, Clock::Real());
   if (!accounts.ok()) {
-    std::cerr << "game-server: account database " << cl.settings.game.database
+    std::cerr << "game-server: account database " << settings.accounts.path
               << ": " << accounts.status().message() << "\n";
     return config::kExitRuntime;
   }
-  game::GameWorld world(game::GameConfigFromSettings(cl.settings), **accounts,
-                        Clock::Real());
+  game::GameWorld world(settings.game, **accounts, Clock::Real());
   std::atomic<uint32_t> next_player{1};
-  runtime::Server server(*std::move(server_config), [&](runtime::Connection&) {
+  runtime::Server server(settings.base.server, [&](runtime::Connection&) {
     const uint16_t id =
         static_cast<uint16_t>(next_player.fetch_add(1) % 0x7FFF + 1);
     return std::make_unique<game::GameSession>(world, id);
@@ -49,5 +47,5 @@ int main(int argc, char** argv) {
   // The Server owns the ban list and takes the session factory first; the
   // world gets the list before any connection can be accepted.
   world.SetBanList(&server.bans());
-  return runtime::RunUntilSignalled(cl.settings, server);
+  return runtime::RunUntilSignalled(settings.base.server, server);
 }

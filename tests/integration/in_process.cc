@@ -15,8 +15,7 @@ bool InProcessConnectServer::Start(std::vector<std::string> sets,
   ::signal(SIGPIPE, SIG_IGN);
   sets.insert(sets.begin(), {"server.bind=" + bind, "server.port=0"});
   config::SettingsErrors errors;
-  settings_ =
-      config::LoadSettings(config::ServerKind::kConnect, "", sets, errors);
+  settings_ = connect::LoadConnectSettings("", sets, errors);
   if (!errors.empty()) {
     for (const auto& m : errors.messages())
       std::fprintf(stderr, "%s\n", m.c_str());
@@ -27,14 +26,11 @@ bool InProcessConnectServer::Start(std::vector<std::string> sets,
   // reader of that pipe.
   LogConfig log;
   log.file = MakeTempDir() + "/server.log";
-  log.security_burst = settings_.security.log_burst;
+  log.security_burst = settings_.base.log.security_burst;
   Logger::Get().Configure(log).IgnoreError();
-  auto server_config =
-      runtime::ServerConfigFromSettings(settings_, connect::ConnectHandshake());
-  if (!server_config.ok()) return false;
   limits_ = limits;
   server_ = std::make_unique<runtime::Server>(
-      *std::move(server_config), [this](runtime::Connection&) {
+      settings_.base.server, [this](runtime::Connection&) {
         return std::make_unique<connect::ConnectSession>(settings_.gameservers,
                                                          limits_);
       });

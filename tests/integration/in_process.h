@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "common/config/command_line.h"
 #include "common/runtime/server.h"
 #include "server/connect/connect_session.h"
+#include "server/connect/connect_settings.h"
 
 namespace muwarden::testing {
 
@@ -24,10 +24,10 @@ class InProcessConnectServer {
 
   int port() const { return server_->port(); }
   runtime::Server& server() { return *server_; }
-  const config::ServerSettings& settings() const { return settings_; }
+  const connect::ConnectSettings& settings() const { return settings_; }
 
  private:
-  config::ServerSettings settings_;
+  connect::ConnectSettings settings_;
   connect::ConnectLimits limits_;
   std::unique_ptr<runtime::Server> server_;
 };

@@ -714,3 +714,15 @@ uint64_t AccountStore::hash_slot_timeouts() const {
 }
 
 }  // namespace muwarden::game
+
+namespace muwarden::game {
+
+void AccountStoreConfig::Describe(config::Schema& s) {
+  s.Path("game", "database", &path,
+         "account database (SQLite), created on first start");
+  s.OnLoaded([this](config::SettingsErrors& errors) {
+    if (path.empty()) errors.Add("game.database: must not be empty");
+  });
+}
+
+}  // namespace muwarden::game

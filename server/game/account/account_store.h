@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "common/base/clock.h"
 #include "common/base/mutex.h"
+#include "common/config/schema.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -52,6 +53,9 @@ struct AccountStoreConfig {
   // How long a statement waits for another process's write lock (the operator
   // running `game-server account ...` while the server runs).
   absl::Duration busy_timeout = absl::Seconds(5);
+
+  // [game] database.
+  void Describe(config::Schema& schema);
 };
 
 enum class AccountState { kActive, kBlocked };

@@ -272,8 +272,8 @@ TEST_F(GameServerTest, ChatFloodIsDroppedAboveTheLimit) {
 }
 
 TEST_F(GameServerTest, StalledReaderIsDisconnectedWhileOthersKeepChatting) {
-  Start({"server.write_timeout=1", "ratelimit.chat_rate_limit=100000",
-         "ratelimit.chat_rate_window=1", "ratelimit.raw_pkt_rate_limit=100000",
+  Start({"server.write_timeout=1", "ratelimit.chat_rate_limit=65536",
+         "ratelimit.chat_rate_window=1", "ratelimit.raw_pkt_rate_limit=65536",
          "ratelimit.raw_pkt_rate_window=1"});
   GameClient a = LoggedIn(21, "test0", "pass");
   GameClient b = LoggedIn(22, "other", "secret");

@@ -57,7 +57,7 @@ ATTACKS = {
     "conn-flood": dict(
         server="connect",
         on=["ratelimit.conn_rate_window=2"],
-        off=["ratelimit.conn_rate_window=2", "ratelimit.conn_rate_limit=100000",
+        off=["ratelimit.conn_rate_window=2", "ratelimit.conn_rate_limit=65536",
              "ratelimit.conn_flood_autoban=false"],
         flags=["--conn-rate-window", "2", "--sources", "20", "--attempts", "25"],
         logs=["Connection rate limited: 127.0.15.1", "Auto-banned flooding IP: 127.0.15.1"],
@@ -72,7 +72,7 @@ ATTACKS = {
     "packet-flood": dict(
         server="connect",
         on=[],
-        off=["ratelimit.raw_pkt_rate_limit=100000"],
+        off=["ratelimit.raw_pkt_rate_limit=65536"],
         flags=[],
         logs=["Packet rate exceeded: 127.0.17.1"],
         witness="127.0.17.2"),
@@ -81,7 +81,7 @@ ATTACKS = {
         # game-server.ini ships a raw packet limit (60 per 2 s) that lets the flood be sent
         # fast, so only the chat limit (20 per 10 s) acts; the same limit without the file.
         on=["ratelimit.raw_pkt_rate_limit=60"],
-        off=["ratelimit.raw_pkt_rate_limit=60", "ratelimit.chat_rate_limit=100000"],
+        off=["ratelimit.raw_pkt_rate_limit=60", "ratelimit.chat_rate_limit=65536"],
         flags=["--count", "30", "--interval", "0.05"],
         logs=[],  # excess chat is dropped silently
         witness="127.0.18.2"),

@@ -5,13 +5,13 @@
 namespace muwarden::connect {
 namespace {
 
-std::vector<config::GameServerEntry> TwoServers() {
-  config::GameServerEntry one;
+std::vector<GameServerEntry> TwoServers() {
+  GameServerEntry one;
   one.id = 1;
   one.load = 50;
   one.host = "192.0.2.10";
   one.port = 55902;
-  config::GameServerEntry zero;
+  GameServerEntry zero;
   zero.id = 0;
   zero.load = 0;
   zero.host = "127.0.0.1";
@@ -37,7 +37,7 @@ TEST(ConnectHandlerTest, BuildersMatchTheProtocolExamples) {
 }
 
 TEST(ConnectHandlerTest, WideIdsAreLittleEndianAndLeftOutOfTheOldList) {
-  config::GameServerEntry wide;
+  GameServerEntry wide;
   wide.id = 0x0102;
   wide.load = 7;
   Packet list = BuildServerList({wide});

@@ -1,0 +1,44 @@
+#include "server/game/game_settings.h"
+
+#include "server/game/game_session.h"
+
+namespace muwarden::game {
+
+GameSettings::GameSettings() {
+  runtime::ServerConfig& s = base.server;
+  s.name = "GameServer";
+  s.port = 55901;
+  s.connection.handshake = GameHandshake();
+  s.connection.handshake.timeout = absl::Seconds(120);
+  s.connection.max_frame_size = 8192;
+}
+
+void GameSettings::Describe(config::Schema& schema) {
+  base.Describe(schema);
+  game.Describe(schema);
+  accounts.Describe(schema);
+  schema.OnLoaded([this](config::SettingsErrors&) {
+    const size_t tracked = base.server.guard.max_tracked_ips;
+    game.throttle.max_tracked_ips = tracked;
+    game.throttle.max_tracked_accounts = tracked;
+    game.max_frame_size = base.server.connection.max_frame_size;
+  });
+}
+
+const config::Program& GameProgram() {
+  static const config::Program* program = new config::Program{
+      "game-server", "muwarden GameServer: join, login, game protocol", true};
+  return *program;
+}
+
+GameSettings LoadGameSettings(const std::string& config_path,
+                              const std::vector<std::string>& sets,
+                              config::SettingsErrors& errors) {
+  GameSettings settings;
+  config::Schema schema;
+  settings.Describe(schema);
+  config::LoadSettings(schema, config_path, sets, errors);
+  return settings;
+}
+
+}  // namespace muwarden::game

@@ -1,0 +1,218 @@
+#include "server/connect/connect_settings.h"
+
+#include "gtest/gtest.h"
+#include "tests/unit/server/settings_test_util.h"
+
+namespace muwarden::connect {
+namespace {
+
+std::string Joined(const config::SettingsErrors& errors) {
+  std::string out;
+  for (const auto& m : errors.messages()) out += m + "\n";
+  return out;
+}
+
+ConnectSettings Load(const std::vector<std::string>& sets,
+                     config::SettingsErrors& errors) {
+  return LoadConnectSettings("", sets, errors);
+}
+
+TEST(ConnectSettingsTest, DefaultsMatchTheSpec) {
+  config::SettingsErrors errors;
+  const ConnectSettings c = Load({}, errors);
+  ASSERT_TRUE(errors.empty()) << Joined(errors);
+  const runtime::ServerConfig& s = c.base.server;
+  EXPECT_EQ(s.name, "ConnectServer");
+  EXPECT_EQ(s.bind, "0.0.0.0");
+  EXPECT_EQ(s.port, 44405);
+  EXPECT_EQ(s.guard.max_clients, 1024);
+  EXPECT_EQ(s.guard.multiclient_limit, 16);
+  EXPECT_EQ(s.connection.handshake.timeout, absl::Seconds(20));
+  EXPECT_EQ(s.connection.read_timeout, absl::Seconds(15));
+  EXPECT_EQ(s.connection.write_timeout, absl::Seconds(15));
+  EXPECT_EQ(s.connection.max_frame_size, 255u);
+  EXPECT_EQ(s.connection.handshake.max_frame_size, 8u);
+  EXPECT_EQ(s.pool.stack_bytes, 256u * 1024);
+  EXPECT_EQ(s.pool.arena_bytes, 64u * 1024);
+  EXPECT_EQ(s.pool.max_workers, 1024u + 64);
+  EXPECT_EQ(s.guard.max_tracked_ips, 65536u);
+  EXPECT_EQ(s.guard.conn_rate_limit, 10);
+  EXPECT_EQ(s.guard.conn_rate_window, absl::Seconds(10));
+  EXPECT_TRUE(s.guard.flood_autoban);
+  EXPECT_EQ(s.guard.flood_ban_threshold, 6);
+  EXPECT_EQ(s.guard.flood_ban_duration, absl::Seconds(3600));
+  EXPECT_EQ(s.connection.raw_packets.limit, 20);
+  EXPECT_EQ(s.connection.raw_packets.window, absl::Seconds(2));
+  EXPECT_TRUE(s.guard.allowlist.empty());
+  EXPECT_EQ(s.bans.path, "");
+  EXPECT_EQ(c.base.log.security_burst, 10);
+  EXPECT_EQ(c.base.log.level, LogLevel::kInfo);
+  EXPECT_EQ(c.base.log.file, "");
+  ASSERT_EQ(c.gameservers.size(), 1u);
+  EXPECT_EQ(c.gameservers[0].name, "GameServer");
+  EXPECT_EQ(c.gameservers[0].port, 55901);
+}
+
+TEST(ConnectSettingsTest, KeysReachTheUnitsThatOwnThem) {
+  config::SettingsErrors errors;
+  const ConnectSettings c =
+      Load({"server.max_clients=50", "server.max_packet_size=4",
+            "server.worker_stack_kib=128", "ratelimit.conn_flood_autoban=no",
+            "security.allowlist=10.0.0.0/8, ::1", "log.level=debug",
+            "security.log_burst=3", "server.max_tracked_ips=100"},
+           errors);
+  ASSERT_TRUE(errors.empty()) << Joined(errors);
+  const runtime::ServerConfig& s = c.base.server;
+  EXPECT_EQ(s.guard.max_clients, 50);
+  EXPECT_EQ(s.pool.max_workers, 50u + 64);
+  EXPECT_EQ(s.connection.max_frame_size, 4u);
+  // The handshake's frame cap never exceeds the frame cap after it.
+  EXPECT_EQ(s.connection.handshake.max_frame_size, 4u);
+  EXPECT_EQ(s.pool.stack_bytes, 128u * 1024);
+  EXPECT_FALSE(s.guard.flood_autoban);
+  EXPECT_EQ(s.guard.allowlist.size(), 2u);
+  EXPECT_EQ(c.base.log.level, LogLevel::kDebug);
+  EXPECT_EQ(c.base.log.security_burst, 3);
+  EXPECT_EQ(c.base.log.max_tracked, 100u);
+}
+
+TEST(ConnectSettingsTest, ValuesAreParsedOnceByTheUnitsParser) {
+  // The allowlist is parsed by the guard's own CIDR parser at load, so a
+  // prefix that start-up would refuse is a settings error, not a surprise.
+  for (const char* bad :
+       {"security.allowlist=10.0.0.0/+8", "security.allowlist=10.0.0.0/ 8",
+        "security.allowlist=10.0.0.0/40",
+        "security.allowlist=10.0.0.0/8,nonsense"}) {
+    config::SettingsErrors errors;
+    Load({bad}, errors);
+    ASSERT_EQ(errors.messages().size(), 1u) << bad;
+    EXPECT_EQ(errors.messages()[0].rfind("security.allowlist: ", 0), 0u)
+        << errors.messages()[0];
+  }
+  // A sliding window cannot count more than kMaxSlidingWindowLimit events:
+  // a larger limit is refused with the range instead of being clamped.
+  config::SettingsErrors errors;
+  Load({"ratelimit.raw_pkt_rate_limit=65537", "ratelimit.conn_rate_limit=+8",
+        "server.port= 8"},
+       errors);
+  const std::string all = Joined(errors);
+  EXPECT_EQ(errors.messages().size(), 2u) << all;
+  EXPECT_NE(all.find("ratelimit.raw_pkt_rate_limit: out of range: 65537 "
+                     "(allowed 1..65536)"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("ratelimit.conn_rate_limit: not a whole number: '+8'"),
+            std::string::npos)
+      << all;
+  config::SettingsErrors ok;
+  EXPECT_EQ(Load({"ratelimit.raw_pkt_rate_limit=65536"}, ok)
+                .base.server.connection.raw_packets.limit,
+            65536);
+  EXPECT_TRUE(ok.empty()) << Joined(ok);
+}
+
+TEST(ConnectSettingsTest, EveryBadKeyIsNamedWithItsReason) {
+  config::SettingsErrors errors;
+  Load({"server.port=70000", "server.max_clients=lots", "server.bogus=1",
+        "ratelimit.conn_rate_window=-1", "server.bind=localhost",
+        "game.max_players=5"},
+       errors);
+  const std::string all = Joined(errors);
+  EXPECT_EQ(errors.messages().size(), 6u) << all;
+  EXPECT_NE(all.find("server.port: out of range: 70000 (allowed 0..65535)"),
+            std::string::npos);
+  EXPECT_NE(all.find("server.max_clients: not a whole number"),
+            std::string::npos);
+  EXPECT_NE(all.find("server.bogus: unknown key"), std::string::npos);
+  EXPECT_NE(all.find("ratelimit.conn_rate_window: out of range"),
+            std::string::npos);
+  EXPECT_NE(all.find("server.bind: not an IPv4 or IPv6 address"),
+            std::string::npos);
+  // The GameServer's keys are unknown here.
+  EXPECT_NE(all.find("game.max_players: unknown key"), std::string::npos);
+}
+
+TEST(ConnectSettingsTest, ArenaMustHoldTheFrameBuffers) {
+  config::SettingsErrors errors;
+  Load({"server.max_packet_size=65535", "server.arena_kib=64"}, errors);
+  ASSERT_EQ(errors.messages().size(), 1u);
+  EXPECT_EQ(
+      errors.messages()[0].rfind("server.arena_kib: 64 KiB cannot hold", 0), 0u)
+      << errors.messages()[0];
+}
+
+TEST(ConnectSettingsTest,
+     GameServerSectionsReplaceTheDefaultAndRejectDuplicateIds) {
+  config::SettingsErrors errors;
+  ConnectSettings s = Load(
+      {"gameserver.3.id=20", "gameserver.3.host=10.0.0.5",
+       "gameserver.3.port=55919", "gameserver.3.load=80", "gameserver.4.id=21"},
+      errors);
+  ASSERT_TRUE(errors.empty()) << Joined(errors);
+  ASSERT_EQ(s.gameservers.size(), 2u);
+  EXPECT_EQ(s.gameservers[0].id, 20);
+  EXPECT_EQ(s.gameservers[0].host, "10.0.0.5");
+  EXPECT_EQ(s.gameservers[0].load, 80);
+  EXPECT_EQ(s.gameservers[1].name, "Server 4");
+  config::SettingsErrors dup;
+  Load({"gameserver.1.id=5", "gameserver.2.id=5"}, dup);
+  EXPECT_EQ(dup.messages().size(), 1u) << Joined(dup);
+  config::SettingsErrors bad;
+  Load({"gameserver.1.load=101",
+        "gameserver.1.host=a-very-long-host-name.example",
+        "gameserver.1.color=red", "gameserver.x.id=1"},
+       bad);
+  EXPECT_EQ(bad.messages().size(), 4u) << Joined(bad);
+}
+
+TEST(ConnectSettingsTest, PrintedIniLoadsToTheSameSettings) {
+  config::SettingsErrors errors;
+  ConnectSettings s;
+  config::Schema schema;
+  s.Describe(schema);
+  config::LoadSettings(
+      schema, "",
+      {"server.read_timeout=2.25", "server.bind=::1",
+       "security.allowlist=10.0.0.0/8, ::1", "security.ban_file=/tmp/b.txt",
+       "log.level=warn", "gameserver.2.name=Two"},
+      errors);
+  ASSERT_TRUE(errors.empty()) << Joined(errors);
+  const std::string printed = schema.PrintIni("t");
+  const std::string path = ::testing::TempDir() + "/connect-printed.ini";
+  std::ofstream(path) << printed;
+  config::SettingsErrors again;
+  ConnectSettings reloaded;
+  config::Schema reloaded_schema;
+  reloaded.Describe(reloaded_schema);
+  config::LoadSettings(reloaded_schema, path, {}, again);
+  ASSERT_TRUE(again.empty()) << Joined(again) << printed;
+  EXPECT_EQ(reloaded_schema.PrintIni("t"), printed);
+  EXPECT_EQ(reloaded.base.server.connection.read_timeout,
+            absl::Milliseconds(2250));
+  EXPECT_EQ(reloaded.base.server.guard.allowlist.text(), "10.0.0.0/8, ::1");
+  ASSERT_EQ(reloaded.gameservers.size(), 1u);
+  EXPECT_EQ(reloaded.gameservers[0].name, "Two");
+}
+
+TEST(ConnectSettingsTest, ShippedFileHoldsEveryKeyAtItsDefaultWithItsComment) {
+  const std::string path =
+      std::string(MUWARDEN_SOURCE_DIR) + "/config/connect-server.ini";
+  config::SettingsErrors errors;
+  ConnectSettings shipped;
+  config::Schema shipped_schema;
+  shipped.Describe(shipped_schema);
+  config::LoadSettings(shipped_schema, path, {}, errors);
+  ASSERT_TRUE(errors.empty()) << Joined(errors);
+  ConnectSettings defaults;
+  config::Schema defaults_schema;
+  defaults.Describe(defaults_schema);
+  config::SettingsErrors none;
+  config::LoadSettings(defaults_schema, "",
+                       {"security.ban_file=" + shipped.base.server.bans.path},
+                       none);
+  EXPECT_EQ(shipped_schema.PrintIni("t"), defaults_schema.PrintIni("t"));
+  testing::ExpectShippedFileDocumentsEveryKey(defaults_schema, path);
+}
+
+}  // namespace
+}  // namespace muwarden::connect

@@ -1,0 +1,162 @@
+#include "server/game/game_settings.h"
+
+#include "gtest/gtest.h"
+#include "tests/unit/server/settings_test_util.h"
+
+namespace muwarden::game {
+namespace {
+
+std::string Joined(const config::SettingsErrors& errors) {
+  std::string out;
+  for (const auto& m : errors.messages()) out += m + "\n";
+  return out;
+}
+
+TEST(GameSettingsTest, SplitList) {
+  EXPECT_EQ(SplitList(" 10404, 10305 ,,075 "),
+            (std::vector<std::string>{"10404", "10305", "075"}));
+  EXPECT_TRUE(SplitList("").empty());
+}
+
+TEST(GameSettingsTest, DefaultsMatchTheSpec) {
+  config::SettingsErrors errors;
+  const GameSettings s = LoadGameSettings("", {}, errors);
+  ASSERT_TRUE(errors.empty()) << Joined(errors);
+  EXPECT_EQ(s.base.server.name, "GameServer");
+  EXPECT_EQ(s.base.server.port, 55901);
+  EXPECT_EQ(s.base.server.connection.handshake.timeout, absl::Seconds(120));
+  EXPECT_EQ(s.base.server.connection.max_frame_size, 8192u);
+  EXPECT_EQ(s.base.server.connection.handshake.max_frame_size, 128u);
+  EXPECT_EQ(s.base.server.connection.raw_packets.limit, 20);
+  const GameConfig& c = s.game;
+  EXPECT_EQ(c.max_players, 1000);
+  EXPECT_EQ(c.join_version, "10404");
+  EXPECT_EQ(c.accepted_versions, std::vector<std::string>{"10404"});
+  EXPECT_EQ(c.accepted_serials, std::vector<std::string>{"k1Pk2jcET48mxL3b"});
+  EXPECT_EQ(c.throttle.ip_fail_limit, 10);
+  EXPECT_EQ(c.throttle.ip_fail_window, absl::Seconds(600));
+  EXPECT_EQ(c.throttle.account_fail_limit, 5);
+  EXPECT_EQ(c.throttle.account_fail_window, absl::Seconds(300));
+  EXPECT_EQ(c.throttle.account_lock_duration, absl::Seconds(900));
+  EXPECT_EQ(c.ip_ban_duration, absl::Seconds(3600));
+  EXPECT_EQ(c.chat.limit, 20);
+  EXPECT_EQ(c.chat.window, absl::Seconds(10));
+  EXPECT_EQ(c.whisper.limit, 4);
+  EXPECT_EQ(c.whisper.window, absl::Seconds(1));
+  EXPECT_EQ(c.max_frame_size, 8192u);
+  EXPECT_EQ(s.accounts.path, "accounts.db");
+}
+
+TEST(GameSettingsTest, Overrides) {
+  config::SettingsErrors errors;
+  const GameSettings s = LoadGameSettings(
+      "",
+      {"game.max_players=7", "game.accepted_versions=10404, 075",
+       "game.accepted_serials=AAAAAAAAAAAAAAAA,BBBBBBBBBBBBBBBB",
+       "game.login_ip_fail_limit=3", "game.login_ip_fail_window=5",
+       "game.login_ip_ban_duration=0", "game.login_account_fail_limit=2",
+       "game.login_account_fail_window=9",
+       "game.login_account_lock_duration=11", "game.database=/tmp/x.db",
+       "ratelimit.chat_rate_limit=4", "ratelimit.chat_rate_window=2",
+       "ratelimit.whisper_rate_limit=1", "server.max_tracked_ips=99",
+       "server.max_packet_size=1000"},
+      errors);
+  ASSERT_TRUE(errors.empty()) << Joined(errors);
+  const GameConfig& c = s.game;
+  EXPECT_EQ(c.max_players, 7);
+  EXPECT_EQ(c.accepted_versions, (std::vector<std::string>{"10404", "075"}));
+  EXPECT_EQ(c.accepted_serials.size(), 2u);
+  EXPECT_EQ(c.throttle.ip_fail_limit, 3);
+  EXPECT_EQ(c.throttle.ip_fail_window, absl::Seconds(5));
+  EXPECT_EQ(c.ip_ban_duration, absl::ZeroDuration());
+  EXPECT_EQ(c.throttle.account_fail_limit, 2);
+  EXPECT_EQ(c.throttle.account_fail_window, absl::Seconds(9));
+  EXPECT_EQ(c.throttle.account_lock_duration, absl::Seconds(11));
+  EXPECT_EQ(c.throttle.max_tracked_ips, 99u);
+  EXPECT_EQ(c.throttle.max_tracked_accounts, 99u);
+  EXPECT_EQ(c.chat.limit, 4);
+  EXPECT_EQ(c.chat.window, absl::Seconds(2));
+  EXPECT_EQ(c.whisper.limit, 1);
+  EXPECT_EQ(c.max_frame_size, 1000u);
+  EXPECT_EQ(s.accounts.path, "/tmp/x.db");
+}
+
+TEST(GameSettingsTest, BadGameValuesAreNamed) {
+  config::SettingsErrors errors;
+  LoadGameSettings("",
+                   {"game.join_version=1040", "game.accepted_versions=1,22",
+                    "game.accepted_serials=short", "game.accepted_versions=",
+                    "game.database=", "ratelimit.chat_rate_limit=100000"},
+                   errors);
+  const std::string all = Joined(errors);
+  EXPECT_EQ(errors.messages().size(), 6u) << all;
+  EXPECT_NE(all.find("game.join_version: must be 5 characters"),
+            std::string::npos);
+  EXPECT_NE(all.find("game.accepted_versions: each version must be 5"),
+            std::string::npos);
+  EXPECT_NE(all.find("game.accepted_serials: each serial must be 16"),
+            std::string::npos);
+  EXPECT_NE(all.find("game.accepted_versions: must not be empty"),
+            std::string::npos);
+  EXPECT_NE(all.find("game.database: must not be empty"), std::string::npos);
+  EXPECT_NE(all.find("ratelimit.chat_rate_limit: out of range: 100000 "
+                     "(allowed 1..65536)"),
+            std::string::npos);
+}
+
+TEST(GameSettingsTest, PrintedIniLoadsToTheSameSettings) {
+  GameSettings s;
+  config::Schema schema;
+  s.Describe(schema);
+  config::SettingsErrors errors;
+  config::LoadSettings(schema, "",
+                       {"game.accepted_versions=10404,075", "log.level=error",
+                        "game.database=/var/lib/mw/accounts.db",
+                        "game.login_ip_ban_duration=0.5"},
+                       errors);
+  ASSERT_TRUE(errors.empty()) << Joined(errors);
+  const std::string printed = schema.PrintIni("t");
+  const std::string path = ::testing::TempDir() + "/game-printed.ini";
+  std::ofstream(path) << printed;
+  GameSettings reloaded;
+  config::Schema reloaded_schema;
+  reloaded.Describe(reloaded_schema);
+  config::SettingsErrors again;
+  config::LoadSettings(reloaded_schema, path, {}, again);
+  ASSERT_TRUE(again.empty()) << Joined(again) << printed;
+  EXPECT_EQ(reloaded_schema.PrintIni("t"), printed);
+  EXPECT_EQ(reloaded.game.accepted_versions,
+            (std::vector<std::string>{"10404", "075"}));
+}
+
+TEST(GameSettingsTest, ShippedFileHoldsEveryKeyWithItsComment) {
+  const std::string path =
+      std::string(MUWARDEN_SOURCE_DIR) + "/config/game-server.ini";
+  config::SettingsErrors errors;
+  GameSettings shipped;
+  config::Schema shipped_schema;
+  shipped.Describe(shipped_schema);
+  config::LoadSettings(shipped_schema, path, {}, errors);
+  ASSERT_TRUE(errors.empty()) << Joined(errors);
+  // The documented deviations: game-server.ini raises the raw packet limit to
+  // fit a real client in combat, and the read timeout to fit its 20 s
+  // keep-alive.
+  EXPECT_EQ(shipped.base.server.connection.raw_packets.limit, 60);
+  EXPECT_EQ(shipped.base.server.connection.read_timeout, absl::Seconds(45));
+  GameSettings defaults;
+  config::Schema defaults_schema;
+  defaults.Describe(defaults_schema);
+  config::SettingsErrors none;
+  config::LoadSettings(
+      defaults_schema, "",
+      {"security.ban_file=" + shipped.base.server.bans.path,
+       "game.database=" + shipped.accounts.path,
+       "ratelimit.raw_pkt_rate_limit=60", "server.read_timeout=45"},
+      none);
+  ASSERT_TRUE(none.empty()) << Joined(none);
+  EXPECT_EQ(shipped_schema.PrintIni("t"), defaults_schema.PrintIni("t"));
+  testing::ExpectShippedFileDocumentsEveryKey(defaults_schema, path);
+}
+
+}  // namespace
+}  // namespace muwarden::game
