@@ -52,6 +52,18 @@ CommandLine ParseCommandLine(const Program& program, Schema& schema, int argc,
 void LoadSettings(Schema& schema, const std::string& config_path,
                   const std::vector<std::string>& sets, SettingsErrors& errors);
 
+// LoadSettings into a fresh `Settings` (any struct with
+// `void Describe(Schema&)` and its defaults in its constructor).
+template <typename Settings>
+Settings Load(const std::string& config_path,
+              const std::vector<std::string>& sets, SettingsErrors& errors) {
+  Settings settings;
+  Schema schema;
+  settings.Describe(schema);
+  LoadSettings(schema, config_path, sets, errors);
+  return settings;
+}
+
 // The first comment lines of --print-config.
 std::string IniTitle(const Program& program);
 

@@ -140,14 +140,4 @@ const config::Program& ConnectProgram() {
   return *program;
 }
 
-ConnectSettings LoadConnectSettings(const std::string& config_path,
-                                    const std::vector<std::string>& sets,
-                                    config::SettingsErrors& errors) {
-  ConnectSettings settings;
-  config::Schema schema;
-  settings.Describe(schema);
-  config::LoadSettings(schema, config_path, sets, errors);
-  return settings;
-}
-
 }  // namespace muwarden::connect

@@ -36,11 +36,6 @@ struct ConnectSettings {
 // connect-server's command line.
 const config::Program& ConnectProgram();
 
-// Loads as the command line would (file path may be empty, --set texts).
-ConnectSettings LoadConnectSettings(const std::string& config_path,
-                                    const std::vector<std::string>& sets,
-                                    config::SettingsErrors& errors);
-
 }  // namespace muwarden::connect
 
 #endif  // MUWARDEN_SERVER_CONNECT_CONNECT_SETTINGS_H_

@@ -31,14 +31,4 @@ const config::Program& GameProgram() {
   return *program;
 }
 
-GameSettings LoadGameSettings(const std::string& config_path,
-                              const std::vector<std::string>& sets,
-                              config::SettingsErrors& errors) {
-  GameSettings settings;
-  config::Schema schema;
-  settings.Describe(schema);
-  config::LoadSettings(schema, config_path, sets, errors);
-  return settings;
-}
-
 }  // namespace muwarden::game

@@ -31,11 +31,6 @@ struct GameSettings {
 // game-server's command line (with the `account` subcommand).
 const config::Program& GameProgram();
 
-// Loads as the command line would (file path may be empty, --set texts).
-GameSettings LoadGameSettings(const std::string& config_path,
-                              const std::vector<std::string>& sets,
-                              config::SettingsErrors& errors);
-
 }  // namespace muwarden::game
 
 #endif  // MUWARDEN_SERVER_GAME_GAME_SETTINGS_H_

@@ -15,7 +15,7 @@ bool InProcessConnectServer::Start(std::vector<std::string> sets,
   ::signal(SIGPIPE, SIG_IGN);
   sets.insert(sets.begin(), {"server.bind=" + bind, "server.port=0"});
   config::SettingsErrors errors;
-  settings_ = connect::LoadConnectSettings("", sets, errors);
+  settings_ = config::Load<connect::ConnectSettings>("", sets, errors);
   if (!errors.empty()) {
     for (const auto& m : errors.messages())
       std::fprintf(stderr, "%s\n", m.c_str());

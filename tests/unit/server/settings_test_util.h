@@ -7,7 +7,9 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
+#include "common/config/command_line.h"
 #include "common/config/schema.h"
 #include "gtest/gtest.h"
 
@@ -40,6 +42,35 @@ inline std::map<std::string, std::string> CommentedKeys(
   }
   return keys;
 }
+
+// A settings struct loaded with its schema kept, so a test can print it.
+template <typename Settings>
+struct Loaded {
+  Loaded(const std::string& config_path, const std::vector<std::string>& sets) {
+    settings.Describe(schema);
+    config::LoadSettings(schema, config_path, sets, errors);
+  }
+  Loaded(const Loaded&) = delete;  // the schema points into `settings`
+
+  std::string Errors() const {
+    std::string out;
+    for (const auto& m : errors.messages()) out += m + "\n";
+    return out;
+  }
+  std::string Printed() const { return schema.PrintIni("t"); }
+  // Prints, writes the text to a file and loads it again.
+  std::string ReloadedPrint() const {
+    const std::string path = ::testing::TempDir() + "/printed.ini";
+    std::ofstream(path) << Printed();
+    Loaded again(path, {});
+    EXPECT_TRUE(again.errors.empty()) << again.Errors();
+    return again.Printed();
+  }
+
+  Settings settings;
+  config::Schema schema;
+  config::SettingsErrors errors;
+};
 
 // Every key the schema describes is in the file with the schema's comment.
 inline void ExpectShippedFileDocumentsEveryKey(const config::Schema& schema,

@@ -14,7 +14,7 @@ std::string Joined(const config::SettingsErrors& errors) {
 
 ConnectSettings Load(const std::vector<std::string>& sets,
                      config::SettingsErrors& errors) {
-  return LoadConnectSettings("", sets, errors);
+  return config::Load<ConnectSettings>("", sets, errors);
 }
 
 TEST(ConnectSettingsTest, DefaultsMatchTheSpec) {
@@ -166,52 +166,28 @@ TEST(ConnectSettingsTest,
 }
 
 TEST(ConnectSettingsTest, PrintedIniLoadsToTheSameSettings) {
-  config::SettingsErrors errors;
-  ConnectSettings s;
-  config::Schema schema;
-  s.Describe(schema);
-  config::LoadSettings(
-      schema, "",
-      {"server.read_timeout=2.25", "server.bind=::1",
-       "security.allowlist=10.0.0.0/8, ::1", "security.ban_file=/tmp/b.txt",
-       "log.level=warn", "gameserver.2.name=Two"},
-      errors);
-  ASSERT_TRUE(errors.empty()) << Joined(errors);
-  const std::string printed = schema.PrintIni("t");
-  const std::string path = ::testing::TempDir() + "/connect-printed.ini";
-  std::ofstream(path) << printed;
-  config::SettingsErrors again;
-  ConnectSettings reloaded;
-  config::Schema reloaded_schema;
-  reloaded.Describe(reloaded_schema);
-  config::LoadSettings(reloaded_schema, path, {}, again);
-  ASSERT_TRUE(again.empty()) << Joined(again) << printed;
-  EXPECT_EQ(reloaded_schema.PrintIni("t"), printed);
-  EXPECT_EQ(reloaded.base.server.connection.read_timeout,
-            absl::Milliseconds(2250));
-  EXPECT_EQ(reloaded.base.server.guard.allowlist.text(), "10.0.0.0/8, ::1");
-  ASSERT_EQ(reloaded.gameservers.size(), 1u);
-  EXPECT_EQ(reloaded.gameservers[0].name, "Two");
+  testing::Loaded<ConnectSettings> s(
+      "", {"server.read_timeout=2.25", "server.bind=::1",
+           "security.allowlist=10.0.0.0/8, ::1", "security.ban_file=/tmp/b.txt",
+           "log.level=warn", "gameserver.2.name=Two"});
+  ASSERT_TRUE(s.errors.empty()) << s.Errors();
+  EXPECT_EQ(s.ReloadedPrint(), s.Printed());
+  const std::string printed = s.Printed();
+  EXPECT_NE(printed.find("read_timeout = 2.25\n"), std::string::npos);
+  EXPECT_NE(printed.find("allowlist = 10.0.0.0/8, ::1\n"), std::string::npos);
+  EXPECT_NE(printed.find("[gameserver.2]\nid = 2\nname = Two\n"),
+            std::string::npos);
 }
 
 TEST(ConnectSettingsTest, ShippedFileHoldsEveryKeyAtItsDefaultWithItsComment) {
   const std::string path =
       std::string(MUWARDEN_SOURCE_DIR) + "/config/connect-server.ini";
-  config::SettingsErrors errors;
-  ConnectSettings shipped;
-  config::Schema shipped_schema;
-  shipped.Describe(shipped_schema);
-  config::LoadSettings(shipped_schema, path, {}, errors);
-  ASSERT_TRUE(errors.empty()) << Joined(errors);
-  ConnectSettings defaults;
-  config::Schema defaults_schema;
-  defaults.Describe(defaults_schema);
-  config::SettingsErrors none;
-  config::LoadSettings(defaults_schema, "",
-                       {"security.ban_file=" + shipped.base.server.bans.path},
-                       none);
-  EXPECT_EQ(shipped_schema.PrintIni("t"), defaults_schema.PrintIni("t"));
-  testing::ExpectShippedFileDocumentsEveryKey(defaults_schema, path);
+  testing::Loaded<ConnectSettings> shipped(path, {});
+  ASSERT_TRUE(shipped.errors.empty()) << shipped.Errors();
+  testing::Loaded<ConnectSettings> defaults(
+      "", {"security.ban_file=" + shipped.settings.base.server.bans.path});
+  EXPECT_EQ(shipped.Printed(), defaults.Printed());
+  testing::ExpectShippedFileDocumentsEveryKey(defaults.schema, path);
 }
 
 }  // namespace

@@ -20,7 +20,7 @@ TEST(GameSettingsTest, SplitList) {
 
 TEST(GameSettingsTest, DefaultsMatchTheSpec) {
   config::SettingsErrors errors;
-  const GameSettings s = LoadGameSettings("", {}, errors);
+  const GameSettings s = config::Load<GameSettings>("", {}, errors);
   ASSERT_TRUE(errors.empty()) << Joined(errors);
   EXPECT_EQ(s.base.server.name, "GameServer");
   EXPECT_EQ(s.base.server.port, 55901);
@@ -49,7 +49,7 @@ TEST(GameSettingsTest, DefaultsMatchTheSpec) {
 
 TEST(GameSettingsTest, Overrides) {
   config::SettingsErrors errors;
-  const GameSettings s = LoadGameSettings(
+  const GameSettings s = config::Load<GameSettings>(
       "",
       {"game.max_players=7", "game.accepted_versions=10404, 075",
        "game.accepted_serials=AAAAAAAAAAAAAAAA,BBBBBBBBBBBBBBBB",
@@ -83,11 +83,12 @@ TEST(GameSettingsTest, Overrides) {
 
 TEST(GameSettingsTest, BadGameValuesAreNamed) {
   config::SettingsErrors errors;
-  LoadGameSettings("",
-                   {"game.join_version=1040", "game.accepted_versions=1,22",
-                    "game.accepted_serials=short", "game.accepted_versions=",
-                    "game.database=", "ratelimit.chat_rate_limit=100000"},
-                   errors);
+  config::Load<GameSettings>(
+      "",
+      {"game.join_version=1040", "game.accepted_versions=1,22",
+       "game.accepted_serials=short", "game.accepted_versions=",
+       "game.database=", "ratelimit.chat_rate_limit=100000"},
+      errors);
   const std::string all = Joined(errors);
   EXPECT_EQ(errors.messages().size(), 6u) << all;
   EXPECT_NE(all.find("game.join_version: must be 5 characters"),
@@ -105,57 +106,34 @@ TEST(GameSettingsTest, BadGameValuesAreNamed) {
 }
 
 TEST(GameSettingsTest, PrintedIniLoadsToTheSameSettings) {
-  GameSettings s;
-  config::Schema schema;
-  s.Describe(schema);
-  config::SettingsErrors errors;
-  config::LoadSettings(schema, "",
-                       {"game.accepted_versions=10404,075", "log.level=error",
-                        "game.database=/var/lib/mw/accounts.db",
-                        "game.login_ip_ban_duration=0.5"},
-                       errors);
-  ASSERT_TRUE(errors.empty()) << Joined(errors);
-  const std::string printed = schema.PrintIni("t");
-  const std::string path = ::testing::TempDir() + "/game-printed.ini";
-  std::ofstream(path) << printed;
-  GameSettings reloaded;
-  config::Schema reloaded_schema;
-  reloaded.Describe(reloaded_schema);
-  config::SettingsErrors again;
-  config::LoadSettings(reloaded_schema, path, {}, again);
-  ASSERT_TRUE(again.empty()) << Joined(again) << printed;
-  EXPECT_EQ(reloaded_schema.PrintIni("t"), printed);
-  EXPECT_EQ(reloaded.game.accepted_versions,
-            (std::vector<std::string>{"10404", "075"}));
+  testing::Loaded<GameSettings> s(
+      "", {"game.accepted_versions=10404,075", "log.level=error",
+           "game.database=/var/lib/mw/accounts.db",
+           "game.login_ip_ban_duration=0.5"});
+  ASSERT_TRUE(s.errors.empty()) << s.Errors();
+  EXPECT_EQ(s.ReloadedPrint(), s.Printed());
+  EXPECT_NE(s.Printed().find("accepted_versions = 10404, 075\n"),
+            std::string::npos);
 }
 
 TEST(GameSettingsTest, ShippedFileHoldsEveryKeyWithItsComment) {
   const std::string path =
       std::string(MUWARDEN_SOURCE_DIR) + "/config/game-server.ini";
-  config::SettingsErrors errors;
-  GameSettings shipped;
-  config::Schema shipped_schema;
-  shipped.Describe(shipped_schema);
-  config::LoadSettings(shipped_schema, path, {}, errors);
-  ASSERT_TRUE(errors.empty()) << Joined(errors);
+  testing::Loaded<GameSettings> shipped(path, {});
+  ASSERT_TRUE(shipped.errors.empty()) << shipped.Errors();
   // The documented deviations: game-server.ini raises the raw packet limit to
   // fit a real client in combat, and the read timeout to fit its 20 s
   // keep-alive.
-  EXPECT_EQ(shipped.base.server.connection.raw_packets.limit, 60);
-  EXPECT_EQ(shipped.base.server.connection.read_timeout, absl::Seconds(45));
-  GameSettings defaults;
-  config::Schema defaults_schema;
-  defaults.Describe(defaults_schema);
-  config::SettingsErrors none;
-  config::LoadSettings(
-      defaults_schema, "",
-      {"security.ban_file=" + shipped.base.server.bans.path,
-       "game.database=" + shipped.accounts.path,
-       "ratelimit.raw_pkt_rate_limit=60", "server.read_timeout=45"},
-      none);
-  ASSERT_TRUE(none.empty()) << Joined(none);
-  EXPECT_EQ(shipped_schema.PrintIni("t"), defaults_schema.PrintIni("t"));
-  testing::ExpectShippedFileDocumentsEveryKey(defaults_schema, path);
+  const runtime::ServerConfig& server = shipped.settings.base.server;
+  EXPECT_EQ(server.connection.raw_packets.limit, 60);
+  EXPECT_EQ(server.connection.read_timeout, absl::Seconds(45));
+  testing::Loaded<GameSettings> defaults(
+      "", {"security.ban_file=" + server.bans.path,
+           "game.database=" + shipped.settings.accounts.path,
+           "ratelimit.raw_pkt_rate_limit=60", "server.read_timeout=45"});
+  ASSERT_TRUE(defaults.errors.empty()) << defaults.Errors();
+  EXPECT_EQ(shipped.Printed(), defaults.Printed());
+  testing::ExpectShippedFileDocumentsEveryKey(defaults.schema, path);
 }
 
 }  // namespace
