@@ -9,7 +9,7 @@
 #include "common/guard/ban_list.h"
 #include "gtest/gtest.h"
 #include "server/game/game_packets.h"
-#include "tests/unit/server/account/account_test_util.h"
+#include "tests/unit/server/game/account/account_test_util.h"
 #include "tests/unit/server/game/game_test_util.h"
 
 namespace muwarden::game {

@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/clock.h"
 #include "gtest/gtest.h"
-#include "tests/unit/server/account/account_test_util.h"
+#include "tests/unit/server/game/account/account_test_util.h"
 #include "tests/unit/server/game/game_test_util.h"
 
 namespace muwarden::game {

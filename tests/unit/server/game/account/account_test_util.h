@@ -1,7 +1,7 @@
 // Shared fixture pieces for the account tests: a private temp directory and a
 // store config with libsodium's minimum Argon2id cost so tests stay fast.
-#ifndef MUWARDEN_TESTS_UNIT_SERVER_ACCOUNT_ACCOUNT_TEST_UTIL_H_
-#define MUWARDEN_TESTS_UNIT_SERVER_ACCOUNT_ACCOUNT_TEST_UTIL_H_
+#ifndef MUWARDEN_TESTS_UNIT_SERVER_GAME_ACCOUNT_ACCOUNT_TEST_UTIL_H_
+#define MUWARDEN_TESTS_UNIT_SERVER_GAME_ACCOUNT_ACCOUNT_TEST_UTIL_H_
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -45,4 +45,4 @@ inline AccountStoreConfig FastConfig(const std::string& path) {
 
 }  // namespace muwarden::game::testing
 
-#endif  // MUWARDEN_TESTS_UNIT_SERVER_ACCOUNT_ACCOUNT_TEST_UTIL_H_
+#endif  // MUWARDEN_TESTS_UNIT_SERVER_GAME_ACCOUNT_ACCOUNT_TEST_UTIL_H_

@@ -8,7 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
-#include "tests/unit/server/account/account_test_util.h"
+#include "tests/unit/server/game/account/account_test_util.h"
 
 namespace muwarden::game {
 namespace {
