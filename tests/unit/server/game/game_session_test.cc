@@ -9,12 +9,14 @@
 #include "common/guard/ban_list.h"
 #include "gtest/gtest.h"
 #include "server/game/game_packets.h"
+#include "tests/support/client_packets.h"
 #include "tests/unit/server/game/account/account_test_util.h"
 #include "tests/unit/server/game/game_test_util.h"
 
 namespace muwarden::game {
 namespace {
 
+using ::muwarden::testing::ChatPacket;
 using testing::Bytes;
 using testing::ClientCipher;
 using testing::FakeConnection;
@@ -25,18 +27,6 @@ using testing::LoginPlain;
 using testing::TempDir;
 
 const Bytes kPing = HexBytes("C3 0C 0E 00 01 33 FE 27 00 00 00 00");
-
-Bytes ChatPlain(uint8_t code, const std::string& name,
-                const std::string& message) {
-  Bytes p(13, 0);
-  p[0] = 0xC1;
-  p[2] = code;
-  std::copy_n(name.begin(), std::min<size_t>(name.size(), 10), p.begin() + 3);
-  p.insert(p.end(), message.begin(), message.end());
-  p.push_back(0);
-  p[1] = static_cast<uint8_t>(p.size());
-  return p;
-}
 
 // One client: a fake connection, its session, and the client's ciphers.
 struct Client {
@@ -138,7 +128,9 @@ TEST_F(GameSessionTest, GoodLoginAnswersOkAndCompletesTheHandshake) {
 
 TEST_F(GameSessionTest, ShortPasswordVariantLogsIn) {
   auto c = NewClient();
-  ASSERT_TRUE(c->Send(LoginPlain("other", "secret", 50)).ok());
+  ASSERT_TRUE(
+      c->Send(LoginPlain("other", "secret", LoginVariant::kShortPassword))
+          .ok());
   EXPECT_EQ(c->LastResult(), 1);
 }
 
@@ -191,14 +183,16 @@ TEST_F(GameSessionTest, TemporaryBlockByTheOperatorAnswersFourteen) {
 
 TEST_F(GameSessionTest, WrongVersionOrSerialAnswersSixAndCloses) {
   auto c = NewClient();
-  EXPECT_EQ(c->Send(LoginPlain("test0", "pass", 60, "10405")).code(),
-            absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(c->LastResult(), 6);
-  auto d = NewClient();
   EXPECT_EQ(
-      d->Send(LoginPlain("test0", "pass", 60, "10404", "XXXXXXXXXXXXXXXX"))
+      c->Send(LoginPlain("test0", "pass", LoginVariant::kLongPassword, "10405"))
           .code(),
       absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(c->LastResult(), 6);
+  auto d = NewClient();
+  EXPECT_EQ(d->Send(LoginPlain("test0", "pass", LoginVariant::kLongPassword,
+                               "10404", "XXXXXXXXXXXXXXXX"))
+                .code(),
+            absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(d->LastResult(), 6);
   EXPECT_EQ(World().counters().logins_wrong_client.load(), 2u);
   EXPECT_EQ(World().players(), 0u);
@@ -293,7 +287,7 @@ TEST_F(GameSessionTest, PingBeforeLoginIsAccepted) {
 TEST_F(GameSessionTest, OtherOpcodesBeforeLoginAreRefused) {
   auto c = NewClient();
   // Chat encrypted as C3 passes the frame gate but not the decrypted one.
-  EXPECT_EQ(c->Send(ChatPlain(0x00, "x", "hi")).code(),
+  EXPECT_EQ(c->Send(ChatPacket(0x00, "x", "hi")).code(),
             absl::StatusCode::kFailedPrecondition);
   auto d = NewClient();
   EXPECT_EQ(d->Send(HexBytes("C3 05 F1 02 00")).code(),
@@ -303,7 +297,7 @@ TEST_F(GameSessionTest, OtherOpcodesBeforeLoginAreRefused) {
 TEST_F(GameSessionTest, ChatEncryptedAsC3ParsesAfterLogin) {
   auto a = LoggedIn("test0", "pass");
   auto b = LoggedIn("other", "secret", 2);
-  Bytes chat = ChatPlain(0x00, "test0", "hi");
+  Bytes chat = ChatPacket(0x00, "test0", "hi");
   chat[0] = 0xC3;
   ASSERT_TRUE(a->Send(chat).ok());
   EXPECT_EQ(b->conn.TakeQueued().size(), 1u);
@@ -386,7 +380,7 @@ TEST_F(GameSessionTest, ChatReachesOthersWithTheLoggedInName) {
   auto a = LoggedIn("test0", "pass", 1);
   auto b = LoggedIn("other", "secret", 2);
   // The name field claims to be someone else; the server uses "Test0".
-  ASSERT_TRUE(a->Send(ChatPlain(0x00, "admin", "hello")).ok());
+  ASSERT_TRUE(a->Send(ChatPacket(0x00, "admin", "hello")).ok());
   auto got = b->conn.TakeQueued();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0], Bytes(BuildChat(ChatKind::kPublic, "Test0", "hello")));
@@ -397,12 +391,12 @@ TEST_F(GameSessionTest, ChatFloodIsDroppedAboveTheLimit) {
   auto a = LoggedIn("test0", "pass", 1);
   auto b = LoggedIn("other", "secret", 2);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(a->Send(ChatPlain(0x00, "", "spam")).ok());
+    ASSERT_TRUE(a->Send(ChatPacket(0x00, "", "spam")).ok());
   }
   EXPECT_EQ(b->conn.TakeQueued().size(), 3u);
   EXPECT_EQ(World().counters().chat_rate_dropped.load(), 7u);
   clock_.Advance(absl::Seconds(10));
-  ASSERT_TRUE(a->Send(ChatPlain(0x00, "", "again")).ok());
+  ASSERT_TRUE(a->Send(ChatPacket(0x00, "", "again")).ok());
   EXPECT_EQ(b->conn.TakeQueued().size(), 1u);
 }
 
@@ -412,7 +406,7 @@ TEST_F(GameSessionTest, WhisperReachesOnlyTheReceiverWithinItsLimit) {
   ASSERT_TRUE(store_->AddAccount("third", "pw3").ok());
   auto d = LoggedIn("third", "pw3", 4);
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(a->Send(ChatPlain(0x02, "OTHER", "psst")).ok());
+    ASSERT_TRUE(a->Send(ChatPacket(0x02, "OTHER", "psst")).ok());
   }
   auto got = b->conn.TakeQueued();
   ASSERT_EQ(got.size(), 2u);
@@ -420,15 +414,15 @@ TEST_F(GameSessionTest, WhisperReachesOnlyTheReceiverWithinItsLimit) {
   EXPECT_TRUE(d->conn.TakeQueued().empty());
   EXPECT_EQ(World().counters().whisper_rate_dropped.load(), 3u);
   clock_.Advance(absl::Seconds(1));
-  ASSERT_TRUE(a->Send(ChatPlain(0x02, "nobody", "x")).ok());
+  ASSERT_TRUE(a->Send(ChatPacket(0x02, "nobody", "x")).ok());
   EXPECT_EQ(World().counters().whisper_no_receiver.load(), 1u);
 }
 
 TEST_F(GameSessionTest, OverlongChatIsCutAndEmptyChatIgnored) {
   auto a = LoggedIn("test0", "pass", 1);
   auto b = LoggedIn("other", "secret", 2);
-  ASSERT_TRUE(a->Send(ChatPlain(0x00, "", std::string(230, 'x'))).ok());
-  ASSERT_TRUE(a->Send(ChatPlain(0x00, "", "")).ok());
+  ASSERT_TRUE(a->Send(ChatPacket(0x00, "", std::string(230, 'x'))).ok());
+  ASSERT_TRUE(a->Send(ChatPacket(0x00, "", "")).ok());
   auto got = b->conn.TakeQueued();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].size(), 13 + kMaxChatMessageBytes + 1);
