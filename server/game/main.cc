@@ -11,7 +11,7 @@
 #include "server/game/account/account_store.h"
 #include "server/game/game_config.h"
 #include "server/game/game_session.h"
-#include "server/game/game_world.h"
+#include "server/game/player_registry.h"
 
 int main(int argc, char** argv) {
   using namespace muwarden;
@@ -38,8 +38,8 @@ int main(int argc, char** argv) {
               << ": " << accounts.status().message() << "\n";
     return config::kExitRuntime;
   }
-  game::GameWorld world(game::GameConfigFromSettings(cl.settings), **accounts,
-                        Clock::Real());
+  game::PlayerRegistry world(game::GameConfigFromSettings(cl.settings),
+                             **accounts, Clock::Real());
   std::atomic<uint32_t> next_player{1};
   runtime::Server server(*std::move(server_config), [&](runtime::Connection&) {
     const uint16_t id =

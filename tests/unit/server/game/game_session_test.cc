@@ -30,8 +30,8 @@ const Bytes kPing = HexBytes("C3 0C 0E 00 01 33 FE 27 00 00 00 00");
 
 // One client: a fake connection, its session, and the client's ciphers.
 struct Client {
-  Client(GameWorld& world, Clock& clock, guard::IpAddress ip)
-      : conn(clock, ip), session(world, 7) {
+  Client(PlayerRegistry& registry, Clock& clock, guard::IpAddress ip)
+      : conn(clock, ip), session(registry, 7) {
     EXPECT_TRUE(session.OnOpen(conn).ok());
   }
   absl::Status Send(const Bytes& plain) {
@@ -73,13 +73,14 @@ class GameSessionTest : public ::testing::Test {
     config_.chat = {3, absl::Seconds(10)};
     config_.whisper = {2, absl::Seconds(1)};
   }
-  GameWorld& World() {
-    if (!world_) world_ = std::make_unique<GameWorld>(config_, *store_, clock_);
-    return *world_;
+  PlayerRegistry& Registry() {
+    if (!registry_)
+      registry_ = std::make_unique<PlayerRegistry>(config_, *store_, clock_);
+    return *registry_;
   }
   std::unique_ptr<Client> NewClient(uint8_t last_octet = 1) {
     return std::make_unique<Client>(
-        World(), clock_, guard::IpAddress::V4(192, 0, 2, last_octet));
+        Registry(), clock_, guard::IpAddress::V4(192, 0, 2, last_octet));
   }
   std::unique_ptr<Client> LoggedIn(const std::string& user,
                                    const std::string& password,
@@ -94,7 +95,7 @@ class GameSessionTest : public ::testing::Test {
   FakeClock clock_;
   std::unique_ptr<AccountStore> store_;
   GameConfig config_;
-  std::unique_ptr<GameWorld> world_;
+  std::unique_ptr<PlayerRegistry> registry_;
 };
 
 TEST_F(GameSessionTest, OpenSendsJoin) {
@@ -117,13 +118,13 @@ TEST_F(GameSessionTest, GoodLoginAnswersOkAndCompletesTheHandshake) {
   EXPECT_EQ(c->conn.sent.back(), HexBytes("C1 05 F1 01 01"));
   EXPECT_TRUE(c->conn.handshake_complete());
   EXPECT_TRUE(c->session.logged_in());
-  EXPECT_EQ(World().players(), 1u);
-  EXPECT_EQ(World().counters().logins_ok.load(), 1u);
+  EXPECT_EQ(Registry().players(), 1u);
+  EXPECT_EQ(Registry().counters().logins_ok.load(), 1u);
   // Character list: an empty one.
   ASSERT_TRUE(c->Send(HexBytes("C1 05 F3 00 00")).ok());
   EXPECT_EQ(c->conn.sent.back(), HexBytes("C1 08 F3 00 00 00 00 00"));
   c->session.OnClose(c->conn);
-  EXPECT_EQ(World().players(), 0u);
+  EXPECT_EQ(Registry().players(), 0u);
 }
 
 TEST_F(GameSessionTest, ShortPasswordVariantLogsIn) {
@@ -142,7 +143,7 @@ TEST_F(GameSessionTest, WrongPasswordAndUnknownAccountBothAnswerZero) {
   EXPECT_EQ(c->LastResult(), 0);
   EXPECT_FALSE(c->conn.handshake_complete());
   EXPECT_EQ(c->session.failed_logins(), 2);
-  EXPECT_EQ(World().counters().logins_failed.load(), 2u);
+  EXPECT_EQ(Registry().counters().logins_failed.load(), 2u);
 }
 
 TEST_F(GameSessionTest, ThirdFailureAnswersEightAndCloses) {
@@ -194,8 +195,8 @@ TEST_F(GameSessionTest, WrongVersionOrSerialAnswersSixAndCloses) {
                 .code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(d->LastResult(), 6);
-  EXPECT_EQ(World().counters().logins_wrong_client.load(), 2u);
-  EXPECT_EQ(World().players(), 0u);
+  EXPECT_EQ(Registry().counters().logins_wrong_client.load(), 2u);
+  EXPECT_EQ(Registry().players(), 0u);
 }
 
 TEST_F(GameSessionTest, SecondLoginOfTheSameAccountAnswersThree) {
@@ -232,7 +233,7 @@ TEST_F(GameSessionTest, AccountUnderAttackIsLockedThenOpensAgain) {
     ASSERT_TRUE(attacker->Login("test0", "guess").ok());
     EXPECT_EQ(attacker->LastResult(), 0);
   }
-  EXPECT_EQ(World().counters().accounts_locked.load(), 1u);
+  EXPECT_EQ(Registry().counters().accounts_locked.load(), 1u);
   // The owner, with the right password, is told "temporarily blocked" and no
   // hash is spent.
   const uint64_t hashes = store_->hash_verifies();
@@ -257,14 +258,14 @@ TEST_F(GameSessionTest, IpReachingTheLimitIsBannedAndCloses) {
   config_.throttle.ip_fail_limit = 2;
   config_.ip_ban_duration = absl::Seconds(600);
   guard::BanList bans(guard::BanListConfig{}, clock_);
-  World().SetBanList(&bans);
+  Registry().SetBanList(&bans);
   auto c = NewClient(9);
   ASSERT_TRUE(c->Login("test0", "bad1").ok());
   EXPECT_EQ(c->Login("test0", "bad2").code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(c->LastResult(), 0);
   EXPECT_TRUE(bans.Check(guard::IpAddress::V4(192, 0, 2, 9)).banned);
-  EXPECT_EQ(World().counters().ip_bans.load(), 1u);
+  EXPECT_EQ(Registry().counters().ip_bans.load(), 1u);
   // Another connection from the banned IP (accepted before the ban) is closed
   // at its login without an answer, even with the right password.
   auto d = NewClient(9);
@@ -347,7 +348,7 @@ TEST_F(GameSessionTest, LogoutCloseGameAnswersEncryptedAndFreesTheSlot) {
   EXPECT_EQ(wire, HexBytes("C3 0D C4 98 38 98 C4 9A 50 9A 44 32 0B"));
   EXPECT_EQ(c->cipher.DecryptAnswer(wire), HexBytes("C3 05 F1 02 00"));
   EXPECT_FALSE(c->session.logged_in());
-  EXPECT_EQ(World().players(), 0u);
+  EXPECT_EQ(Registry().players(), 0u);
 }
 
 TEST_F(GameSessionTest, LogoutToCharacterSelectStaysLoggedIn) {
@@ -361,7 +362,7 @@ TEST_F(GameSessionTest, LogoutToCharacterSelectStaysLoggedIn) {
             absl::StatusCode::kCancelled);
   EXPECT_EQ(c->cipher.DecryptAnswer(c->conn.sent.back()),
             HexBytes("C3 05 F1 02 02"));
-  EXPECT_EQ(World().players(), 0u);
+  EXPECT_EQ(Registry().players(), 0u);
 }
 
 TEST_F(GameSessionTest, BadLogoutTypeIsMalformed) {
@@ -394,7 +395,7 @@ TEST_F(GameSessionTest, ChatFloodIsDroppedAboveTheLimit) {
     ASSERT_TRUE(a->Send(ChatPacket(0x00, "", "spam")).ok());
   }
   EXPECT_EQ(b->conn.TakeQueued().size(), 3u);
-  EXPECT_EQ(World().counters().chat_rate_dropped.load(), 7u);
+  EXPECT_EQ(Registry().counters().chat_rate_dropped.load(), 7u);
   clock_.Advance(absl::Seconds(10));
   ASSERT_TRUE(a->Send(ChatPacket(0x00, "", "again")).ok());
   EXPECT_EQ(b->conn.TakeQueued().size(), 1u);
@@ -412,10 +413,10 @@ TEST_F(GameSessionTest, WhisperReachesOnlyTheReceiverWithinItsLimit) {
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0], Bytes(BuildChat(ChatKind::kWhisper, "Test0", "psst")));
   EXPECT_TRUE(d->conn.TakeQueued().empty());
-  EXPECT_EQ(World().counters().whisper_rate_dropped.load(), 3u);
+  EXPECT_EQ(Registry().counters().whisper_rate_dropped.load(), 3u);
   clock_.Advance(absl::Seconds(1));
   ASSERT_TRUE(a->Send(ChatPacket(0x02, "nobody", "x")).ok());
-  EXPECT_EQ(World().counters().whisper_no_receiver.load(), 1u);
+  EXPECT_EQ(Registry().counters().whisper_no_receiver.load(), 1u);
 }
 
 TEST_F(GameSessionTest, OverlongChatIsCutAndEmptyChatIgnored) {
@@ -432,7 +433,7 @@ TEST_F(GameSessionTest, OverlongChatIsCutAndEmptyChatIgnored) {
 TEST_F(GameSessionTest, UnknownOpcodeAfterLoginIsIgnored) {
   auto a = LoggedIn("test0", "pass");
   EXPECT_TRUE(a->Send(HexBytes("C1 06 D4 01 02 03")).ok());
-  EXPECT_EQ(World().counters().frames_ignored.load(), 1u);
+  EXPECT_EQ(Registry().counters().frames_ignored.load(), 1u);
   EXPECT_EQ(a->Send(HexBytes("C1 06 F3 00 00 00")).code(),
             absl::StatusCode::kInvalidArgument);
 }
