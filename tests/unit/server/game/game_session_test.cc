@@ -20,10 +20,10 @@ using ::muwarden::testing::ChatPacket;
 using testing::Bytes;
 using testing::ClientCipher;
 using testing::FakeConnection;
-using testing::FastConfig;
 using testing::FrameOf;
 using testing::HexBytes;
 using testing::LoginPlain;
+using testing::OpenFastStore;
 using testing::TempDir;
 
 const Bytes kPing = HexBytes("C3 0C 0E 00 01 33 FE 27 00 00 00 00");
@@ -61,9 +61,8 @@ struct Client {
 class GameSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = AccountStore::Open(FastConfig(dir_.File("a.db")), clock_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
+    store_ = OpenFastStore(dir_, clock_);
+    ASSERT_NE(store_, nullptr);
     ASSERT_TRUE(store_->AddAccount("Test0", "pass").ok());
     ASSERT_TRUE(store_->AddAccount("other", "secret").ok());
     ASSERT_TRUE(store_->AddAccount("blocked1", "pw").ok());

@@ -14,15 +14,14 @@ namespace muwarden::game {
 namespace {
 
 using testing::Bytes;
-using testing::FastConfig;
+using testing::OpenFastStore;
 using testing::TempDir;
 
 class PlayerRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = AccountStore::Open(FastConfig(dir_.File("a.db")), clock_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
+    store_ = OpenFastStore(dir_, clock_);
+    ASSERT_NE(store_, nullptr);
   }
   std::unique_ptr<PlayerRegistry> MakeRegistry(GameConfig config = {}) {
     return std::make_unique<PlayerRegistry>(config, *store_, clock_);

@@ -320,7 +320,7 @@ TEST_F(AccountCliTest, DatabaseThatCannotBeOpenedIsRuntimeFailure) {
 }
 
 TEST_F(AccountCliTest, BadSettingsAreUsageErrors) {
-  config_.memlimit = 1;
+  config_.hasher.memlimit = 1;
   Outcome o = Run({"list"});
   EXPECT_EQ(o.code, 2);
   EXPECT_TRUE(absl::StartsWith(o.err, "account memlimit 1 is out of range"))

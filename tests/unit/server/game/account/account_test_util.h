@@ -1,14 +1,16 @@
-// Shared fixture pieces for the account tests: a private temp directory and a
-// store config with libsodium's minimum Argon2id cost so tests stay fast.
+// Shared fixture pieces for the account and GameServer tests: a private temp
+// directory, and store (and hasher) configs with libsodium's minimum Argon2id
+// cost so tests stay fast.
 #ifndef MUWARDEN_TESTS_UNIT_SERVER_GAME_ACCOUNT_ACCOUNT_TEST_UTIL_H_
 #define MUWARDEN_TESTS_UNIT_SERVER_GAME_ACCOUNT_ACCOUNT_TEST_UTIL_H_
 
-#include <sodium.h>
 #include <stdlib.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
+#include "common/base/clock.h"
 #include "gtest/gtest.h"
 #include "server/game/account/account_store.h"
 
@@ -35,12 +37,27 @@ class TempDir {
   std::string path_;
 };
 
+inline PasswordHasherConfig FastHasherConfig() {
+  PasswordHasherConfig config;
+  config.opslimit = kMinOpsLimit;
+  config.memlimit = kMinMemLimit;
+  return config;
+}
+
 inline AccountStoreConfig FastConfig(const std::string& path) {
   AccountStoreConfig config;
   config.path = path;
-  config.opslimit = crypto_pwhash_OPSLIMIT_MIN;
-  config.memlimit = crypto_pwhash_MEMLIMIT_MIN;
+  config.hasher = FastHasherConfig();
   return config;
+}
+
+// A fast store on "accounts.db" in `dir` (null, with a test failure, if it
+// cannot be opened).
+inline std::unique_ptr<AccountStore> OpenFastStore(const TempDir& dir,
+                                                   Clock& clock) {
+  auto store = AccountStore::Open(FastConfig(dir.File("accounts.db")), clock);
+  EXPECT_TRUE(store.ok()) << store.status();
+  return store.ok() ? *std::move(store) : nullptr;
 }
 
 }  // namespace muwarden::game::testing
