@@ -76,6 +76,14 @@ absl::Status ValidatePassword(absl::string_view password) {
       "password is invalid: 1 to 20 printable ASCII characters");
 }
 
+absl::StatusOr<std::string> HashNewPassword(PasswordHasher& hasher,
+                                            absl::string_view name,
+                                            absl::string_view password) {
+  if (absl::Status s = ValidateAccountName(name); !s.ok()) return s;
+  if (absl::Status s = ValidatePassword(password); !s.ok()) return s;
+  return hasher.Hash(password);
+}
+
 absl::Status NoSuchAccountError(absl::string_view name) {
   return absl::NotFoundError(
       absl::StrCat("no account named ", QuoteName(name)));

@@ -120,6 +120,12 @@ class AccountStore {
 absl::Status ValidateAccountName(absl::string_view name);
 absl::Status ValidatePassword(absl::string_view password);
 
+// What every store's AddAccount and SetPassword do first: validate the name
+// and the password, then hash the password.
+absl::StatusOr<std::string> HashNewPassword(PasswordHasher& hasher,
+                                            absl::string_view name,
+                                            absl::string_view password);
+
 // The errors every store gives for these cases, the name quoted and escaped.
 absl::Status NoSuchAccountError(absl::string_view name);
 absl::Status AccountNameTakenError(absl::string_view name);

@@ -195,8 +195,8 @@ absl::StatusOr<int64_t> QueryInt(sqlite3* db, const std::string& sql,
 
 absl::StatusOr<Transaction> Transaction::BeginImmediate(
     sqlite3* db, absl::string_view what) {
-  // A failed BEGIN may still have left a transaction open (SQLITE_BUSY on
-  // some paths); the rollback in the destructor ends it either way.
+  // Constructed first so that every exit path rolls back; a ROLLBACK with no
+  // transaction open (BEGIN itself failed) is a harmless no-op.
   Transaction transaction(db);
   if (absl::Status s = Exec(db, "BEGIN IMMEDIATE", what); !s.ok()) return s;
   return transaction;

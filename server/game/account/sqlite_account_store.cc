@@ -182,9 +182,7 @@ absl::Status SqliteAccountStore::InitSchema() {
 
 absl::Status SqliteAccountStore::AddAccount(absl::string_view name,
                                             absl::string_view password) {
-  if (absl::Status s = ValidateAccountName(name); !s.ok()) return s;
-  if (absl::Status s = ValidatePassword(password); !s.ok()) return s;
-  absl::StatusOr<std::string> hash = hasher_->Hash(password);
+  absl::StatusOr<std::string> hash = HashNewPassword(*hasher_, name, password);
   if (!hash.ok()) return hash.status();
 
   MutexLock lock(&mu_);
@@ -240,9 +238,7 @@ absl::Status SqliteAccountStore::Unblock(absl::string_view name) {
 
 absl::Status SqliteAccountStore::SetPassword(absl::string_view name,
                                              absl::string_view password) {
-  if (absl::Status s = ValidateAccountName(name); !s.ok()) return s;
-  if (absl::Status s = ValidatePassword(password); !s.ok()) return s;
-  absl::StatusOr<std::string> hash = hasher_->Hash(password);
+  absl::StatusOr<std::string> hash = HashNewPassword(*hasher_, name, password);
   if (!hash.ok()) return hash.status();
   MutexLock lock(&mu_);
   return UpdateNamed(stmts_->set_password.get(), {name, *hash}, name,

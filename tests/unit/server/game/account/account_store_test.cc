@@ -67,6 +67,19 @@ TEST(PasswordRuleTest, OneToTwentyPrintableAsciiNeverQuoted) {
   }
 }
 
+TEST(HashNewPasswordTest, ValidatesBeforeItHashes) {
+  auto hasher = PasswordHasher::Create(testing::FastHasherConfig());
+  ASSERT_TRUE(hasher.ok()) << hasher.status();
+  EXPECT_EQ(HashNewPassword(**hasher, "x", "pw").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(HashNewPassword(**hasher, "test0", "").status().message(),
+            "password is invalid: 1 to 20 printable ASCII characters");
+  absl::StatusOr<std::string> hash = HashNewPassword(**hasher, "test0", "pw");
+  ASSERT_TRUE(hash.ok()) << hash.status();
+  EXPECT_TRUE(absl::StartsWith(*hash, "$argon2id$")) << *hash;
+  EXPECT_EQ((*hasher)->Verify(&*hash, "pw").match, PasswordMatch::kMatch);
+}
+
 TEST(AccountInfoTest, BlockedAtHonoursTheEndOfATemporaryBlock) {
   const absl::Time t = absl::FromUnixSeconds(1'800'000'000);
   AccountInfo info;
