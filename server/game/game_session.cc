@@ -26,18 +26,18 @@ runtime::HandshakeConfig GameHandshake() {
   return h;
 }
 
-GameSession::GameSession(GameWorld& world, uint16_t player_id)
-    : world_(world),
+GameSession::GameSession(PlayerRegistry& registry, uint16_t player_id)
+    : registry_(registry),
       player_id_(player_id),
       from_client_(crypto::kClientToServerKeys),
       to_client_(crypto::kServerToClientKeys),
-      chat_window_(world.config().chat),
-      whisper_window_(world.config().whisper) {}
+      chat_window_(registry.config().chat),
+      whisper_window_(registry.config().whisper) {}
 
 absl::Status GameSession::OnOpen(runtime::Connection& conn) {
-  buffer_ = conn.arena().Allocate(world_.config().max_frame_size);
+  buffer_ = conn.arena().Allocate(registry_.config().max_frame_size);
   if (buffer_.empty()) return absl::ResourceExhaustedError("arena");
-  auto join = BuildJoin(player_id_, world_.config().join_version);
+  auto join = BuildJoin(player_id_, registry_.config().join_version);
   return conn.Send(join);
 }
 
@@ -111,7 +111,7 @@ absl::Status GameSession::Dispatch(runtime::Connection& conn,
   // The rest of the game (moves, attacks, ...) is not served yet; a real
   // client sends such packets all the time, so they are dropped rather than
   // closing its connection. The raw packet window still bounds them.
-  world_.counters().frames_ignored.fetch_add(1, std::memory_order_relaxed);
+  registry_.counters().frames_ignored.fetch_add(1, std::memory_order_relaxed);
   return absl::OkStatus();
 }
 
@@ -124,10 +124,10 @@ absl::Status GameSession::HandleLogin(runtime::Connection& conn,
                                       absl::Span<const uint8_t> plain) {
   absl::StatusOr<LoginRequest> request = ParseLogin(plain);
   if (!request.ok()) return request.status();
-  GameCounters& counters = world_.counters();
+  GameCounters& counters = registry_.counters();
 
   // A connection accepted before its IP was banned must not keep guessing.
-  if (world_.IsBanned(conn.peer())) {
+  if (registry_.IsBanned(conn.peer())) {
     counters.logins_while_banned.fetch_add(1, std::memory_order_relaxed);
     Logger::Get().Security(SecurityEvent::kBannedIp, conn.peer_ip(),
                            "at login");
@@ -136,7 +136,7 @@ absl::Status GameSession::HandleLogin(runtime::Connection& conn,
   // The serial identifies a client build (real clients never change it), so
   // refusing one is how a bot build is banned. Nothing else can follow on
   // this connection.
-  if (!world_.AcceptsClient(request->version, request->serial)) {
+  if (!registry_.AcceptsClient(request->version, request->serial)) {
     counters.logins_wrong_client.fetch_add(1, std::memory_order_relaxed);
     absl::Status sent = Answer(conn, LoginAnswer::kWrongVersion);
     if (!sent.ok()) return sent;
@@ -149,19 +149,19 @@ absl::Status GameSession::HandleLogin(runtime::Connection& conn,
   // Checked before the password so an account under attack costs no hashing.
   // Unknown names are tracked and locked alike, so 14 does not tell whether
   // an account exists either.
-  if (world_.throttle().IsAccountLocked(request->username,
-                                        world_.clock().Now())) {
+  if (registry_.throttle().IsAccountLocked(request->username,
+                                           registry_.clock().Now())) {
     counters.logins_locked.fetch_add(1, std::memory_order_relaxed);
     return Answer(conn, LoginAnswer::kTemporarilyBlocked);
   }
   // Cheap early answer; Enter below decides for real.
-  if (world_.Full()) {
+  if (registry_.Full()) {
     counters.logins_server_full.fetch_add(1, std::memory_order_relaxed);
     return Answer(conn, LoginAnswer::kServerFull);
   }
 
   const LoginCheck check =
-      world_.accounts().Verify(request->username, request->password);
+      registry_.accounts().Verify(request->username, request->password);
   switch (check.result) {
     case LoginResult::kOk:
       break;
@@ -188,8 +188,8 @@ absl::Status GameSession::HandleLogin(runtime::Connection& conn,
 
   const std::string name =
       check.account.has_value() ? check.account->name : request->username;
-  absl::StatusOr<GameWorld::PlayerSlot> slot =
-      world_.Enter(name, conn.Outbound());
+  absl::StatusOr<PlayerRegistry::PlayerSlot> slot =
+      registry_.Enter(name, conn.Outbound());
   if (!slot.ok()) {
     if (absl::IsAlreadyExists(slot.status())) {
       counters.logins_already_connected.fetch_add(1, std::memory_order_relaxed);
@@ -209,10 +209,10 @@ absl::Status GameSession::LoginFailed(runtime::Connection& conn,
                                       absl::string_view name,
                                       LoginAnswer answer) {
   ++failed_logins_;
-  GameCounters& counters = world_.counters();
+  GameCounters& counters = registry_.counters();
   counters.logins_failed.fetch_add(1, std::memory_order_relaxed);
-  const LoginFailureVerdict verdict =
-      world_.throttle().RecordFailure(conn.peer(), name, world_.clock().Now());
+  const LoginFailureVerdict verdict = registry_.throttle().RecordFailure(
+      conn.peer(), name, registry_.clock().Now());
   std::string details = name.empty() ? std::string("invalid account name")
                                      : absl::StrCat("account ", name);
   if (verdict.account_locked) {
@@ -221,7 +221,8 @@ absl::Status GameSession::LoginFailed(runtime::Connection& conn,
   }
   if (verdict.ban_ip) {
     // Durable before the line that announces it (fail2ban may act on it).
-    absl::StrAppend(&details, "; ", world_.BanIp(conn.peer(), "failed logins"));
+    absl::StrAppend(&details, "; ",
+                    registry_.BanIp(conn.peer(), "failed logins"));
   }
   Logger::Get().Security(SecurityEvent::kLoginFailed, conn.peer_ip(), details);
   const bool last = failed_logins_ >= kMaxFailedLoginsPerConnection;
@@ -268,7 +269,7 @@ absl::Status GameSession::HandleChat(runtime::Connection& conn,
   absl::StatusOr<ChatRequest> chat = ParseChat(plain);
   if (!chat.ok()) return chat.status();
   if (chat->message.empty()) return absl::OkStatus();
-  GameCounters& counters = world_.counters();
+  GameCounters& counters = registry_.counters();
   if (chat->truncated) {
     counters.chat_truncated.fetch_add(1, std::memory_order_relaxed);
   }
@@ -280,16 +281,16 @@ absl::Status GameSession::HandleChat(runtime::Connection& conn,
       counters.chat_rate_dropped.fetch_add(1, std::memory_order_relaxed);
       return absl::OkStatus();
     }
-    world_.Broadcast(slot_,
-                     BuildChat(ChatKind::kPublic, slot_.name(), chat->message));
+    registry_.Broadcast(
+        slot_, BuildChat(ChatKind::kPublic, slot_.name(), chat->message));
     return absl::OkStatus();
   }
   if (!whisper_window_.TryAcquire(now)) {
     counters.whisper_rate_dropped.fetch_add(1, std::memory_order_relaxed);
     return absl::OkStatus();
   }
-  world_.SendTo(chat->name,
-                BuildChat(ChatKind::kWhisper, slot_.name(), chat->message));
+  registry_.SendTo(chat->name,
+                   BuildChat(ChatKind::kWhisper, slot_.name(), chat->message));
   return absl::OkStatus();
 }
 

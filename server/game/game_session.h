@@ -4,7 +4,7 @@
 // good login completes the handshake; after it answers the character list,
 // logout, public chat and whisper (through the other players' outbound queues,
 // under per-client sliding-window limits). Per connection; not thread-safe
-// (the shared state lives in GameWorld).
+// (the shared state lives in PlayerRegistry).
 #ifndef MUWARDEN_SERVER_GAME_GAME_SESSION_H_
 #define MUWARDEN_SERVER_GAME_GAME_SESSION_H_
 
@@ -16,8 +16,8 @@
 #include "common/crypto/simple_modulus.h"
 #include "common/guard/sliding_window.h"
 #include "common/runtime/session.h"
-#include "server/game/game_world.h"
 #include "server/game/login.h"
+#include "server/game/player_registry.h"
 
 namespace muwarden::game {
 
@@ -33,7 +33,7 @@ inline constexpr int kMaxFailedLoginsPerConnection = 3;
 
 class GameSession final : public runtime::Session {
  public:
-  GameSession(GameWorld& world, uint16_t player_id);
+  GameSession(PlayerRegistry& registry, uint16_t player_id);
 
   absl::Status OnOpen(runtime::Connection& conn) override;
   bool AllowedBeforeHandshake(const protocol::Frame& frame) const override;
@@ -62,14 +62,14 @@ class GameSession final : public runtime::Session {
                           absl::Span<const uint8_t> plain);
   absl::Status Answer(runtime::Connection& conn, LoginAnswer answer);
 
-  GameWorld& world_;
+  PlayerRegistry& registry_;
   const uint16_t player_id_;
   crypto::SimpleModulusDecryptor from_client_;
   crypto::SimpleModulusEncryptor to_client_;
   // Decryption output, from the connection's arena (one frame).
   absl::Span<uint8_t> buffer_;
   int failed_logins_ = 0;
-  GameWorld::PlayerSlot slot_;
+  PlayerRegistry::PlayerSlot slot_;
   guard::SlidingWindow chat_window_;
   guard::SlidingWindow whisper_window_;
 };

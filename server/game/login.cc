@@ -42,6 +42,20 @@ std::string Raw(absl::Span<const uint8_t> bytes) {
   return std::string(bytes.begin(), bytes.end());
 }
 
+// Copies `text` into the field (zero-padded, cut to it) and, for the
+// credentials, Xor3s the whole field as the client does.
+void EncodeField(absl::string_view text, bool xor3, absl::Span<uint8_t> field) {
+  const size_t n = std::min(text.size(), field.size());
+  std::copy_n(text.begin(), n, field.begin());
+  std::fill(field.begin() + n, field.end(), 0);
+  if (xor3) crypto::Xor3(field);
+}
+
+const Layout& LayoutOf(LoginVariant variant) {
+  return *std::find_if(std::begin(kLayouts), std::end(kLayouts),
+                       [&](const Layout& l) { return l.variant == variant; });
+}
+
 }  // namespace
 
 absl::StatusOr<LoginRequest> ParseLogin(absl::Span<const uint8_t> packet) {
@@ -77,6 +91,29 @@ absl::StatusOr<LoginRequest> ParseLogin(absl::Span<const uint8_t> packet) {
   at += layout->version_size;
   request.serial = Raw(packet.subspan(at, kSerialSize));
   return request;
+}
+
+std::vector<uint8_t> BuildLogin(const LoginRequest& request) {
+  const Layout& layout = LayoutOf(request.variant);
+  std::vector<uint8_t> p(layout.length, 0);
+  p[0] = 0xC3;
+  p[1] = static_cast<uint8_t>(layout.length);
+  p[2] = 0xF1;
+  p[3] = 0x01;
+  const absl::Span<uint8_t> packet = absl::MakeSpan(p);
+  size_t at = kUsernameOffset;
+  EncodeField(request.username, true, packet.subspan(at, kUsernameSize));
+  at += kUsernameSize;
+  EncodeField(request.password, true, packet.subspan(at, layout.password_size));
+  at += layout.password_size;
+  for (size_t i = 0; i < 4; ++i) {
+    p[at + i] = static_cast<uint8_t>(request.tick_count >> (8 * i));
+  }
+  at += 4;
+  EncodeField(request.version, false, packet.subspan(at, layout.version_size));
+  at += layout.version_size;
+  EncodeField(request.serial, false, packet.subspan(at, kSerialSize));
+  return p;
 }
 
 std::array<uint8_t, 5> BuildLoginAnswer(LoginAnswer answer) {

@@ -1,7 +1,8 @@
-// The login request (C3 F1 01, PROTOCOL.md section 3) after decryption, and
-// its answer C1 05 F1 01 <result>. The three client variants are told apart by
-// exact length (60, 50, 48); username and password fields are Xor3'd whole and
-// end at their first 0. Pure functions; thread-safe.
+// The login request (C3 F1 01, PROTOCOL.md section 3) after decryption, parsed
+// and built (the codec pair: the server parses, test clients and tools build),
+// and its answer C1 05 F1 01 <result>. The three client variants are told
+// apart by exact length (60, 50, 48); username and password fields are Xor3'd
+// whole and end at their first 0. Pure functions; thread-safe.
 #ifndef MUWARDEN_SERVER_GAME_LOGIN_H_
 #define MUWARDEN_SERVER_GAME_LOGIN_H_
 
@@ -9,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -55,6 +57,14 @@ struct LoginRequest {
 // field that does not match, a code other than F1 01, or a length that is none
 // of the three variants (truncated or over-long).
 absl::StatusOr<LoginRequest> ParseLogin(absl::Span<const uint8_t> packet);
+
+// The decrypted packet a client sends for `request`, in its variant's layout:
+// C3 <len> F1 01, username and password zero-padded to their fields (cut to
+// them if longer) and Xor3'd, tick count little-endian, version and serial
+// raw (zero-padded or cut). ParseLogin(BuildLogin(r)) is r when username and
+// password fit their fields without a 0 byte and version and serial fill
+// theirs exactly.
+std::vector<uint8_t> BuildLogin(const LoginRequest& request);
 
 // C1 05 F1 01 <answer>.
 std::array<uint8_t, 5> BuildLoginAnswer(LoginAnswer answer);

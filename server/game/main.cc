@@ -11,7 +11,7 @@
 #include "server/game/account/account_store.h"
 #include "server/game/game_session.h"
 #include "server/game/game_settings.h"
-#include "server/game/game_world.h"
+#include "server/game/player_registry.h"
 
 int main(int argc, char** argv) {
   using namespace muwarden;
@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
               << ": " << accounts.status().message() << "\n";
     return config::kExitRuntime;
   }
-  game::GameWorld world(settings.game, **accounts, Clock::Real());
+  game::PlayerRegistry world(settings.game, **accounts, Clock::Real());
   std::atomic<uint32_t> next_player{1};
   runtime::Server server(settings.base.server, [&](runtime::Connection&) {
     const uint16_t id =

@@ -21,18 +21,17 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/base/clock.h"
+#include "tests/support/hex.h"
 
 namespace muwarden::load {
 namespace {
@@ -145,18 +144,6 @@ bool SourceAddresses(const Options& o, const Target& target,
   return true;
 }
 
-bool ParseHex(const std::string& text, std::vector<uint8_t>* out) {
-  out->clear();
-  for (absl::string_view part :
-       absl::StrSplit(text, ' ', absl::SkipWhitespace())) {
-    if (part.size() != 2) return false;
-    int value = 0;
-    if (!absl::SimpleHexAtoi(part, &value)) return false;
-    out->push_back(static_cast<uint8_t>(value));
-  }
-  return !out->empty();
-}
-
 timeval ToTimeval(int ms) {
   timeval tv{};
   tv.tv_sec = ms / 1000;
@@ -164,17 +151,14 @@ timeval ToTimeval(int ms) {
   return tv;
 }
 
-// Connects from `source` (host order; 0 = no bind) with connect and read
-// timeouts. The fd, or -1 with *err = errno.
-int Dial(const Target& target, uint32_t source, int timeout_ms, int* err) {
-  int fd = socket(target.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+// A TCP socket for `target` (with `flags` such as SOCK_NONBLOCK) bound to
+// `source` (host order; 0 = no bind), or -1 with *err = errno.
+int SourceSocket(const Target& target, uint32_t source, int flags, int* err) {
+  int fd = socket(target.family, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
   if (fd < 0) {
     *err = errno;
     return -1;
   }
-  const timeval tv = ToTimeval(timeout_ms);
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   if (source != 0) {
     // The port is picked at connect() from the full 4-tuple, so each source
     // address has the whole ephemeral range for this target.
@@ -189,6 +173,17 @@ int Dial(const Target& target, uint32_t source, int timeout_ms, int* err) {
       return -1;
     }
   }
+  return fd;
+}
+
+// Connects from `source` (host order; 0 = no bind) with connect and read
+// timeouts. The fd, or -1 with *err = errno.
+int Dial(const Target& target, uint32_t source, int timeout_ms, int* err) {
+  int fd = SourceSocket(target, source, 0, err);
+  if (fd < 0) return -1;
+  const timeval tv = ToTimeval(timeout_ms);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   if (connect(fd, reinterpret_cast<const sockaddr*>(&target.addr),
               target.len) != 0) {
     *err = errno;
@@ -307,23 +302,8 @@ double ProcessCpuSeconds() {
 // -1 with *err = errno.
 int StartDial(const Target& target, uint32_t source, bool* in_progress,
               int* err) {
-  int fd = socket(target.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    *err = errno;
-    return -1;
-  }
-  if (source != 0) {
-    int one = 1;
-    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
-    sockaddr_in src{};
-    src.sin_family = AF_INET;
-    src.sin_addr.s_addr = htonl(source);
-    if (bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof(src)) != 0) {
-      *err = errno;
-      close(fd);
-      return -1;
-    }
-  }
+  int fd = SourceSocket(target, source, SOCK_NONBLOCK, err);
+  if (fd < 0) return -1;
   if (connect(fd, reinterpret_cast<const sockaddr*>(&target.addr),
               target.len) == 0) {
     *in_progress = false;
@@ -713,12 +693,13 @@ int RunProbe(const Options& o, const Target& target,
 
 int RunPackets(const Options& o, const Target& target,
                const std::vector<uint32_t>& sources) {
-  std::vector<uint8_t> packet;
-  if (!ParseHex(o.packet, &packet)) {
+  std::optional<std::vector<uint8_t>> parsed = testing::ParseHex(o.packet);
+  if (!parsed.has_value() || parsed->empty()) {
     std::fprintf(stderr, "load-tool: --packet is not hex bytes: %s\n",
                  o.packet.c_str());
     return 2;
   }
+  const std::vector<uint8_t> packet = *std::move(parsed);
   Clock& clock = Clock::Real();
   int err = 0;
   int fd = Dial(target, sources[0], o.timeout_ms, &err);

@@ -18,7 +18,6 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 
 namespace muwarden::testing {
@@ -51,23 +50,6 @@ bool FillAddress(const std::string& host, int port, sockaddr_storage* addr,
 }
 
 }  // namespace
-
-Bytes HexBytes(const std::string& hex) {
-  Bytes out;
-  std::istringstream in(hex);
-  std::string byte;
-  while (in >> byte)
-    out.push_back(static_cast<uint8_t>(std::stoul(byte, nullptr, 16)));
-  return out;
-}
-
-std::string Hex(const Bytes& bytes) {
-  std::string out;
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    absl::StrAppendFormat(&out, i == 0 ? "%02X" : " %02X", bytes[i]);
-  }
-  return out;
-}
 
 RawClient::~RawClient() { Close(); }
 

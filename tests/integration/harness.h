@@ -13,13 +13,11 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "tests/support/hex.h"  // HexBytes, Hex
 
 namespace muwarden::testing {
 
 using Bytes = std::vector<uint8_t>;
-
-Bytes HexBytes(const std::string& hex);  // "C1 04 F4 06"
-std::string Hex(const Bytes& bytes);
 
 // What a read saw before its deadline.
 enum class ReadEnd { kData, kEof, kReset, kTimeout, kError };

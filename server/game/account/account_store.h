@@ -1,29 +1,25 @@
-// AccountStore: the game server's accounts (name, Argon2id password hash,
-// block state, times) in one SQLite file in WAL mode with synchronous=FULL.
-// Thread-safe: one connection behind a mutex; password hashing runs outside it.
+// AccountStore: the interface of the game server's accounts (name, password
+// hash, block state, times), whatever holds them, with the account rules every
+// backend shares: name and password validation and the error texts. Open
+// picks the backend (SqliteAccountStore; a PostgreSQL store can follow).
+// Implementations are thread-safe.
 #ifndef MUWARDEN_SERVER_GAME_ACCOUNT_ACCOUNT_STORE_H_
 #define MUWARDEN_SERVER_GAME_ACCOUNT_ACCOUNT_STORE_H_
 
-#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/base/clock.h"
-#include "common/base/mutex.h"
 #include "common/config/schema.h"
-
-struct sqlite3;
-struct sqlite3_stmt;
+#include "server/game/account/password_hasher.h"
 
 namespace muwarden::game {
 
@@ -35,21 +31,9 @@ inline constexpr size_t kMaxPasswordLength = 20;
 
 struct AccountStoreConfig {
   std::string path = "accounts.db";
-  // Argon2id cost of new hashes. libsodium's INTERACTIVE pair (2 passes over
-  // 64 MiB) is its recommendation for online logins: 45-85 ms per verify on
-  // the 2-core build host, under the ~100 ms a player would notice, while an
-  // offline guesser with a stolen file pays 64 MiB and the same time per
-  // guess. Tests use crypto_pwhash_OPSLIMIT_MIN / MEMLIMIT_MIN (1 pass,
-  // 8 KiB) for speed.
-  uint64_t opslimit = 2;               // crypto_pwhash_OPSLIMIT_INTERACTIVE
-  size_t memlimit = 64 * 1024 * 1024;  // crypto_pwhash_MEMLIMIT_INTERACTIVE
-  // Every hash in flight holds `memlimit` bytes, so a login flood would
-  // otherwise turn into max_clients * 64 MiB. At most this many run at once
-  // (peak memory max_concurrent_hashes * memlimit); more than the core count
-  // adds no throughput anyway.
-  int max_concurrent_hashes = 4;
-  // How long a login waits for a hash slot before it is answered kUnavailable.
-  absl::Duration hash_wait_timeout = absl::Seconds(2);
+  // Argon2id cost and the bound on hashes in flight. When every slot stays
+  // busy for hash_wait_timeout, a login is answered kUnavailable.
+  PasswordHasherConfig hasher;
   // How long a statement waits for another process's write lock (the operator
   // running `game-server account ...` while the server runs).
   absl::Duration busy_timeout = absl::Seconds(5);
@@ -94,121 +78,61 @@ struct LoginCheck {
   std::optional<AccountInfo> account;
 };
 
-// Bounds the password hashes in flight; each one holds memlimit bytes.
-// Thread-safe.
-class HashGate {
- public:
-  explicit HashGate(int slots);
-
-  // Move-only; gives the slot back on destruction.
-  class Slot {
-   public:
-    Slot() = default;
-    Slot(Slot&& other) noexcept;
-    Slot& operator=(Slot&& other) noexcept;
-    Slot(const Slot&) = delete;
-    Slot& operator=(const Slot&) = delete;
-    ~Slot();
-    bool held() const { return gate_ != nullptr; }
-
-   private:
-    friend class HashGate;
-    explicit Slot(HashGate* gate) : gate_(gate) {}
-    HashGate* gate_ = nullptr;
-  };
-
-  // Waits up to `timeout` (real time) for a free slot; an empty Slot if none.
-  Slot Acquire(absl::Duration timeout);
-  int in_use() const;
-
- private:
-  void Release();
-
-  const int slots_;
-  mutable Mutex mu_;
-  CondVar freed_;
-  int in_use_ ABSL_GUARDED_BY(mu_) = 0;
-};
-
-// Account names are case-insensitive (ASCII only, so SQLite's NOCASE is exact)
-// and keep the spelling they were added with: "Admin" and "admin" are one
-// account, as on the original MSSQL-backed servers, so nobody can register a
-// look-alike of an existing name.
-//
-// Concurrency: one SQLite connection, every statement under mu_. The only slow
-// step, the Argon2id hash, runs outside mu_ (the stored hash is copied out
-// under the lock and checked after it is released), so concurrent Verify calls
-// only serialise on microsecond point lookups. A connection per call would pay
-// an open, the pragmas and statement preparation on every login for no gain.
+// Account names are case-insensitive (ASCII only) and keep the spelling they
+// were added with: "Admin" and "admin" are one account, as on the original
+// MSSQL-backed servers, so nobody can register a look-alike of an existing
+// name.
 class AccountStore {
  public:
+  // The store `config` names; today always the SQLite file at config.path.
   static absl::StatusOr<std::unique_ptr<AccountStore>> Open(
       const AccountStoreConfig& config, Clock& clock);
-  static absl::StatusOr<std::unique_ptr<AccountStore>> Open(
-      const std::string& path, Clock& clock);
 
-  AccountStore(const AccountStore&) = delete;
-  AccountStore& operator=(const AccountStore&) = delete;
-  ~AccountStore();
+  virtual ~AccountStore() = default;
 
   // AlreadyExists if the name (in any case) is taken; InvalidArgument naming
   // the rule for a bad name or password.
-  absl::Status AddAccount(absl::string_view name, absl::string_view password);
+  virtual absl::Status AddAccount(absl::string_view name,
+                                  absl::string_view password) = 0;
   // `until` set: a temporary block ending then (InvalidArgument if it is not
   // in the future); nullopt: blocked until Unblock. NotFound if no account.
-  absl::Status Block(absl::string_view name, std::optional<absl::Time> until);
-  absl::Status Unblock(absl::string_view name);
-  absl::Status SetPassword(absl::string_view name, absl::string_view password);
-  absl::StatusOr<AccountInfo> Get(absl::string_view name);
+  virtual absl::Status Block(absl::string_view name,
+                             std::optional<absl::Time> until) = 0;
+  virtual absl::Status Unblock(absl::string_view name) = 0;
+  virtual absl::Status SetPassword(absl::string_view name,
+                                   absl::string_view password) = 0;
+  virtual absl::StatusOr<AccountInfo> Get(absl::string_view name) = 0;
   // Every account, ordered by name.
-  absl::StatusOr<std::vector<AccountInfo>> List();
+  virtual absl::StatusOr<std::vector<AccountInfo>> List() = 0;
 
   // Checks a login. Exactly one Argon2id verify runs whatever the outcome
   // (against a dummy hash for an unknown or malformed name), so the time
   // taken does not tell whether a name exists. The block state is reported
   // only with the right password. On kOk, last_login is set, and a hash made
   // with other limits than the configured ones is replaced.
-  LoginCheck Verify(absl::string_view name, absl::string_view password);
-
-  // Reads `PRAGMA name` on the store's own connection (per-connection pragmas
-  // such as synchronous are not visible from another one). Diagnostics only.
-  absl::StatusOr<std::string> Pragma(absl::string_view name);
+  virtual LoginCheck Verify(absl::string_view name,
+                            absl::string_view password) = 0;
 
   // Argon2id verifies run so far, dummy ones included.
-  uint64_t hash_verifies() const;
-  // Logins answered kUnavailable because no hash slot freed up in time.
-  uint64_t hash_slot_timeouts() const;
-
- private:
-  struct Statements;
-
-  AccountStore(const AccountStoreConfig& config, Clock& clock);
-  absl::Status Init();
-  absl::StatusOr<std::string> HashPassword(absl::string_view password);
-  // Runs one prepared write statement whose parameter 1 is the name and
-  // returns NotFound if it matched no row.
-  absl::Status RunNamedUpdate(sqlite3_stmt* stmt, absl::string_view name,
-                              absl::string_view what)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  const AccountStoreConfig config_;
-  Clock& clock_;
-  HashGate gate_;
-  // Same cost as a real hash; written once in Init, then read-only.
-  std::string dummy_hash_;
-
-  mutable Mutex mu_;
-  sqlite3* db_ ABSL_GUARDED_BY(mu_) = nullptr;
-  std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
-
-  std::atomic<uint64_t> hash_verifies_{0};
-  std::atomic<uint64_t> hash_slot_timeouts_{0};
+  virtual uint64_t hash_verifies() const = 0;
+  // Requests refused because no hash slot freed up in time.
+  virtual uint64_t hash_slot_timeouts() const = 0;
 };
 
-// Validation shared with the CLI; InvalidArgument messages name the rule and
-// never contain the password.
+// Validation shared by every store and the CLI; InvalidArgument messages name
+// the rule and never contain the password.
 absl::Status ValidateAccountName(absl::string_view name);
 absl::Status ValidatePassword(absl::string_view password);
+
+// What every store's AddAccount and SetPassword do first: validate the name
+// and the password, then hash the password.
+absl::StatusOr<std::string> HashNewPassword(PasswordHasher& hasher,
+                                            absl::string_view name,
+                                            absl::string_view password);
+
+// The errors every store gives for these cases, the name quoted and escaped.
+absl::Status NoSuchAccountError(absl::string_view name);
+absl::Status AccountNameTakenError(absl::string_view name);
 
 }  // namespace muwarden::game
 

@@ -12,22 +12,23 @@
 
 #include "absl/time/time.h"
 #include "common/crypto/simple_modulus.h"
+#include "server/game/login.h"
 #include "tests/integration/harness.h"
+#include "tests/support/client_packets.h"
 
 namespace muwarden::testing {
 
-// The plain login packet: 60 bytes (long password), 50 (short) or 48 (0.75).
-Bytes LoginPacket(const std::string& user, const std::string& password,
-                  size_t length = 60, const std::string& version = "10404",
-                  const std::string& serial = "k1Pk2jcET48mxL3b");
-// C1 <len> 00|02 <name: 10> <message> 00, as the client sends it (plain).
-Bytes ChatPacket(uint8_t code, const std::string& name,
-                 const std::string& message);
-// The same shape as the server sends it (for comparing exact bytes).
+// The plain login packet (server/game/login.h BuildLogin), tick count 0.
+Bytes LoginPacket(
+    const std::string& user, const std::string& password,
+    game::LoginVariant variant = game::LoginVariant::kLongPassword,
+    const std::string& version = "10404",
+    const std::string& serial = "k1Pk2jcET48mxL3b");
+// ChatPacket and PingPacket (plain, as the client sends them) come from
+// tests/support/client_packets.h. The server's chat has the same shape (for
+// comparing exact bytes).
 Bytes ServerChat(uint8_t code, const std::string& name,
                  const std::string& message);
-// A Season 6 ping: C3 0C 0E 00 <tick> <attack speed> 00 00 (plain).
-Bytes PingPacket(uint32_t tick);
 
 class GameClient {
  public:
@@ -51,7 +52,7 @@ class GameClient {
                                   ReadEnd* end = nullptr);
   // Sends a login and returns the result byte, or -1 for no/odd answer.
   int Login(const std::string& user, const std::string& password,
-            size_t length = 60);
+            game::LoginVariant variant = game::LoginVariant::kLongPassword);
 
   RawClient& raw() { return raw_; }
 

@@ -132,7 +132,7 @@ TEST_F(GameServerTest, GoodLoginGetsOkThenTheCharacterList) {
 TEST_F(GameServerTest, ShortPasswordVariantLogsIn) {
   Start();
   GameClient c = Client(2);
-  EXPECT_EQ(c.Login("other", "secret", 50), 1);
+  EXPECT_EQ(c.Login("other", "secret", game::LoginVariant::kShortPassword), 1);
 }
 
 TEST_F(GameServerTest, GoodLoginOverIpv6) {

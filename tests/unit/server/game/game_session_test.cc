@@ -9,39 +9,29 @@
 #include "common/guard/ban_list.h"
 #include "gtest/gtest.h"
 #include "server/game/game_packets.h"
-#include "tests/unit/server/account/account_test_util.h"
+#include "tests/support/client_packets.h"
+#include "tests/unit/server/game/account/account_test_util.h"
 #include "tests/unit/server/game/game_test_util.h"
 
 namespace muwarden::game {
 namespace {
 
+using ::muwarden::testing::ChatPacket;
 using testing::Bytes;
 using testing::ClientCipher;
 using testing::FakeConnection;
-using testing::FastConfig;
 using testing::FrameOf;
 using testing::HexBytes;
 using testing::LoginPlain;
+using testing::OpenFastStore;
 using testing::TempDir;
 
 const Bytes kPing = HexBytes("C3 0C 0E 00 01 33 FE 27 00 00 00 00");
 
-Bytes ChatPlain(uint8_t code, const std::string& name,
-                const std::string& message) {
-  Bytes p(13, 0);
-  p[0] = 0xC1;
-  p[2] = code;
-  std::copy_n(name.begin(), std::min<size_t>(name.size(), 10), p.begin() + 3);
-  p.insert(p.end(), message.begin(), message.end());
-  p.push_back(0);
-  p[1] = static_cast<uint8_t>(p.size());
-  return p;
-}
-
 // One client: a fake connection, its session, and the client's ciphers.
 struct Client {
-  Client(GameWorld& world, Clock& clock, guard::IpAddress ip)
-      : conn(clock, ip), session(world, 7) {
+  Client(PlayerRegistry& registry, Clock& clock, guard::IpAddress ip)
+      : conn(clock, ip), session(registry, 7) {
     EXPECT_TRUE(session.OnOpen(conn).ok());
   }
   absl::Status Send(const Bytes& plain) {
@@ -71,9 +61,8 @@ struct Client {
 class GameSessionTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto store = AccountStore::Open(FastConfig(dir_.File("a.db")), clock_);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
+    store_ = OpenFastStore(dir_, clock_);
+    ASSERT_NE(store_, nullptr);
     ASSERT_TRUE(store_->AddAccount("Test0", "pass").ok());
     ASSERT_TRUE(store_->AddAccount("other", "secret").ok());
     ASSERT_TRUE(store_->AddAccount("blocked1", "pw").ok());
@@ -83,13 +72,14 @@ class GameSessionTest : public ::testing::Test {
     config_.chat = {3, absl::Seconds(10)};
     config_.whisper = {2, absl::Seconds(1)};
   }
-  GameWorld& World() {
-    if (!world_) world_ = std::make_unique<GameWorld>(config_, *store_, clock_);
-    return *world_;
+  PlayerRegistry& Registry() {
+    if (!registry_)
+      registry_ = std::make_unique<PlayerRegistry>(config_, *store_, clock_);
+    return *registry_;
   }
   std::unique_ptr<Client> NewClient(uint8_t last_octet = 1) {
     return std::make_unique<Client>(
-        World(), clock_, guard::IpAddress::V4(192, 0, 2, last_octet));
+        Registry(), clock_, guard::IpAddress::V4(192, 0, 2, last_octet));
   }
   std::unique_ptr<Client> LoggedIn(const std::string& user,
                                    const std::string& password,
@@ -104,7 +94,7 @@ class GameSessionTest : public ::testing::Test {
   FakeClock clock_;
   std::unique_ptr<AccountStore> store_;
   GameConfig config_;
-  std::unique_ptr<GameWorld> world_;
+  std::unique_ptr<PlayerRegistry> registry_;
 };
 
 TEST_F(GameSessionTest, OpenSendsJoin) {
@@ -127,18 +117,20 @@ TEST_F(GameSessionTest, GoodLoginAnswersOkAndCompletesTheHandshake) {
   EXPECT_EQ(c->conn.sent.back(), HexBytes("C1 05 F1 01 01"));
   EXPECT_TRUE(c->conn.handshake_complete());
   EXPECT_TRUE(c->session.logged_in());
-  EXPECT_EQ(World().players(), 1u);
-  EXPECT_EQ(World().counters().logins_ok.load(), 1u);
+  EXPECT_EQ(Registry().players(), 1u);
+  EXPECT_EQ(Registry().counters().logins_ok.load(), 1u);
   // Character list: an empty one.
   ASSERT_TRUE(c->Send(HexBytes("C1 05 F3 00 00")).ok());
   EXPECT_EQ(c->conn.sent.back(), HexBytes("C1 08 F3 00 00 00 00 00"));
   c->session.OnClose(c->conn);
-  EXPECT_EQ(World().players(), 0u);
+  EXPECT_EQ(Registry().players(), 0u);
 }
 
 TEST_F(GameSessionTest, ShortPasswordVariantLogsIn) {
   auto c = NewClient();
-  ASSERT_TRUE(c->Send(LoginPlain("other", "secret", 50)).ok());
+  ASSERT_TRUE(
+      c->Send(LoginPlain("other", "secret", LoginVariant::kShortPassword))
+          .ok());
   EXPECT_EQ(c->LastResult(), 1);
 }
 
@@ -150,7 +142,7 @@ TEST_F(GameSessionTest, WrongPasswordAndUnknownAccountBothAnswerZero) {
   EXPECT_EQ(c->LastResult(), 0);
   EXPECT_FALSE(c->conn.handshake_complete());
   EXPECT_EQ(c->session.failed_logins(), 2);
-  EXPECT_EQ(World().counters().logins_failed.load(), 2u);
+  EXPECT_EQ(Registry().counters().logins_failed.load(), 2u);
 }
 
 TEST_F(GameSessionTest, ThirdFailureAnswersEightAndCloses) {
@@ -191,17 +183,19 @@ TEST_F(GameSessionTest, TemporaryBlockByTheOperatorAnswersFourteen) {
 
 TEST_F(GameSessionTest, WrongVersionOrSerialAnswersSixAndCloses) {
   auto c = NewClient();
-  EXPECT_EQ(c->Send(LoginPlain("test0", "pass", 60, "10405")).code(),
-            absl::StatusCode::kPermissionDenied);
-  EXPECT_EQ(c->LastResult(), 6);
-  auto d = NewClient();
   EXPECT_EQ(
-      d->Send(LoginPlain("test0", "pass", 60, "10404", "XXXXXXXXXXXXXXXX"))
+      c->Send(LoginPlain("test0", "pass", LoginVariant::kLongPassword, "10405"))
           .code(),
       absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(c->LastResult(), 6);
+  auto d = NewClient();
+  EXPECT_EQ(d->Send(LoginPlain("test0", "pass", LoginVariant::kLongPassword,
+                               "10404", "XXXXXXXXXXXXXXXX"))
+                .code(),
+            absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(d->LastResult(), 6);
-  EXPECT_EQ(World().counters().logins_wrong_client.load(), 2u);
-  EXPECT_EQ(World().players(), 0u);
+  EXPECT_EQ(Registry().counters().logins_wrong_client.load(), 2u);
+  EXPECT_EQ(Registry().players(), 0u);
 }
 
 TEST_F(GameSessionTest, SecondLoginOfTheSameAccountAnswersThree) {
@@ -238,7 +232,7 @@ TEST_F(GameSessionTest, AccountUnderAttackIsLockedThenOpensAgain) {
     ASSERT_TRUE(attacker->Login("test0", "guess").ok());
     EXPECT_EQ(attacker->LastResult(), 0);
   }
-  EXPECT_EQ(World().counters().accounts_locked.load(), 1u);
+  EXPECT_EQ(Registry().counters().accounts_locked.load(), 1u);
   // The owner, with the right password, is told "temporarily blocked" and no
   // hash is spent.
   const uint64_t hashes = store_->hash_verifies();
@@ -263,14 +257,14 @@ TEST_F(GameSessionTest, IpReachingTheLimitIsBannedAndCloses) {
   config_.throttle.ip_fail_limit = 2;
   config_.ip_ban_duration = absl::Seconds(600);
   guard::BanList bans(guard::BanListConfig{}, clock_);
-  World().SetBanList(&bans);
+  Registry().SetBanList(&bans);
   auto c = NewClient(9);
   ASSERT_TRUE(c->Login("test0", "bad1").ok());
   EXPECT_EQ(c->Login("test0", "bad2").code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_EQ(c->LastResult(), 0);
   EXPECT_TRUE(bans.Check(guard::IpAddress::V4(192, 0, 2, 9)).banned);
-  EXPECT_EQ(World().counters().ip_bans.load(), 1u);
+  EXPECT_EQ(Registry().counters().ip_bans.load(), 1u);
   // Another connection from the banned IP (accepted before the ban) is closed
   // at its login without an answer, even with the right password.
   auto d = NewClient(9);
@@ -293,7 +287,7 @@ TEST_F(GameSessionTest, PingBeforeLoginIsAccepted) {
 TEST_F(GameSessionTest, OtherOpcodesBeforeLoginAreRefused) {
   auto c = NewClient();
   // Chat encrypted as C3 passes the frame gate but not the decrypted one.
-  EXPECT_EQ(c->Send(ChatPlain(0x00, "x", "hi")).code(),
+  EXPECT_EQ(c->Send(ChatPacket(0x00, "x", "hi")).code(),
             absl::StatusCode::kFailedPrecondition);
   auto d = NewClient();
   EXPECT_EQ(d->Send(HexBytes("C3 05 F1 02 00")).code(),
@@ -303,7 +297,7 @@ TEST_F(GameSessionTest, OtherOpcodesBeforeLoginAreRefused) {
 TEST_F(GameSessionTest, ChatEncryptedAsC3ParsesAfterLogin) {
   auto a = LoggedIn("test0", "pass");
   auto b = LoggedIn("other", "secret", 2);
-  Bytes chat = ChatPlain(0x00, "test0", "hi");
+  Bytes chat = ChatPacket(0x00, "test0", "hi");
   chat[0] = 0xC3;
   ASSERT_TRUE(a->Send(chat).ok());
   EXPECT_EQ(b->conn.TakeQueued().size(), 1u);
@@ -353,7 +347,7 @@ TEST_F(GameSessionTest, LogoutCloseGameAnswersEncryptedAndFreesTheSlot) {
   EXPECT_EQ(wire, HexBytes("C3 0D C4 98 38 98 C4 9A 50 9A 44 32 0B"));
   EXPECT_EQ(c->cipher.DecryptAnswer(wire), HexBytes("C3 05 F1 02 00"));
   EXPECT_FALSE(c->session.logged_in());
-  EXPECT_EQ(World().players(), 0u);
+  EXPECT_EQ(Registry().players(), 0u);
 }
 
 TEST_F(GameSessionTest, LogoutToCharacterSelectStaysLoggedIn) {
@@ -367,7 +361,7 @@ TEST_F(GameSessionTest, LogoutToCharacterSelectStaysLoggedIn) {
             absl::StatusCode::kCancelled);
   EXPECT_EQ(c->cipher.DecryptAnswer(c->conn.sent.back()),
             HexBytes("C3 05 F1 02 02"));
-  EXPECT_EQ(World().players(), 0u);
+  EXPECT_EQ(Registry().players(), 0u);
 }
 
 TEST_F(GameSessionTest, BadLogoutTypeIsMalformed) {
@@ -386,7 +380,7 @@ TEST_F(GameSessionTest, ChatReachesOthersWithTheLoggedInName) {
   auto a = LoggedIn("test0", "pass", 1);
   auto b = LoggedIn("other", "secret", 2);
   // The name field claims to be someone else; the server uses "Test0".
-  ASSERT_TRUE(a->Send(ChatPlain(0x00, "admin", "hello")).ok());
+  ASSERT_TRUE(a->Send(ChatPacket(0x00, "admin", "hello")).ok());
   auto got = b->conn.TakeQueued();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0], Bytes(BuildChat(ChatKind::kPublic, "Test0", "hello")));
@@ -397,12 +391,12 @@ TEST_F(GameSessionTest, ChatFloodIsDroppedAboveTheLimit) {
   auto a = LoggedIn("test0", "pass", 1);
   auto b = LoggedIn("other", "secret", 2);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(a->Send(ChatPlain(0x00, "", "spam")).ok());
+    ASSERT_TRUE(a->Send(ChatPacket(0x00, "", "spam")).ok());
   }
   EXPECT_EQ(b->conn.TakeQueued().size(), 3u);
-  EXPECT_EQ(World().counters().chat_rate_dropped.load(), 7u);
+  EXPECT_EQ(Registry().counters().chat_rate_dropped.load(), 7u);
   clock_.Advance(absl::Seconds(10));
-  ASSERT_TRUE(a->Send(ChatPlain(0x00, "", "again")).ok());
+  ASSERT_TRUE(a->Send(ChatPacket(0x00, "", "again")).ok());
   EXPECT_EQ(b->conn.TakeQueued().size(), 1u);
 }
 
@@ -412,23 +406,23 @@ TEST_F(GameSessionTest, WhisperReachesOnlyTheReceiverWithinItsLimit) {
   ASSERT_TRUE(store_->AddAccount("third", "pw3").ok());
   auto d = LoggedIn("third", "pw3", 4);
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(a->Send(ChatPlain(0x02, "OTHER", "psst")).ok());
+    ASSERT_TRUE(a->Send(ChatPacket(0x02, "OTHER", "psst")).ok());
   }
   auto got = b->conn.TakeQueued();
   ASSERT_EQ(got.size(), 2u);
   EXPECT_EQ(got[0], Bytes(BuildChat(ChatKind::kWhisper, "Test0", "psst")));
   EXPECT_TRUE(d->conn.TakeQueued().empty());
-  EXPECT_EQ(World().counters().whisper_rate_dropped.load(), 3u);
+  EXPECT_EQ(Registry().counters().whisper_rate_dropped.load(), 3u);
   clock_.Advance(absl::Seconds(1));
-  ASSERT_TRUE(a->Send(ChatPlain(0x02, "nobody", "x")).ok());
-  EXPECT_EQ(World().counters().whisper_no_receiver.load(), 1u);
+  ASSERT_TRUE(a->Send(ChatPacket(0x02, "nobody", "x")).ok());
+  EXPECT_EQ(Registry().counters().whisper_no_receiver.load(), 1u);
 }
 
 TEST_F(GameSessionTest, OverlongChatIsCutAndEmptyChatIgnored) {
   auto a = LoggedIn("test0", "pass", 1);
   auto b = LoggedIn("other", "secret", 2);
-  ASSERT_TRUE(a->Send(ChatPlain(0x00, "", std::string(230, 'x'))).ok());
-  ASSERT_TRUE(a->Send(ChatPlain(0x00, "", "")).ok());
+  ASSERT_TRUE(a->Send(ChatPacket(0x00, "", std::string(230, 'x'))).ok());
+  ASSERT_TRUE(a->Send(ChatPacket(0x00, "", "")).ok());
   auto got = b->conn.TakeQueued();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0].size(), 13 + kMaxChatMessageBytes + 1);
@@ -438,7 +432,7 @@ TEST_F(GameSessionTest, OverlongChatIsCutAndEmptyChatIgnored) {
 TEST_F(GameSessionTest, UnknownOpcodeAfterLoginIsIgnored) {
   auto a = LoggedIn("test0", "pass");
   EXPECT_TRUE(a->Send(HexBytes("C1 06 D4 01 02 03")).ok());
-  EXPECT_EQ(World().counters().frames_ignored.load(), 1u);
+  EXPECT_EQ(Registry().counters().frames_ignored.load(), 1u);
   EXPECT_EQ(a->Send(HexBytes("C1 06 F3 00 00 00")).code(),
             absl::StatusCode::kInvalidArgument);
 }

@@ -1,6 +1,6 @@
 // Shared pieces of the GameServer unit tests: login packets built as a client
-// builds them, a fake runtime Connection that records what is sent, and a
-// world over a fast account store in a temp directory.
+// builds them, the client's half of the ciphers, and a fake runtime Connection
+// that records what is sent.
 #ifndef MUWARDEN_TESTS_UNIT_SERVER_GAME_GAME_TEST_UTIL_H_
 #define MUWARDEN_TESTS_UNIT_SERVER_GAME_GAME_TEST_UTIL_H_
 
@@ -13,50 +13,32 @@
 #include "common/base/clock.h"
 #include "common/crypto/client_cipher.h"
 #include "common/crypto/simple_modulus.h"
-#include "common/crypto/xor3.h"
 #include "common/guard/ip_address.h"
 #include "common/protocol/frame.h"
 #include "common/runtime/session.h"
 #include "gtest/gtest.h"
-#include "tests/unit/crypto/hex_bytes.h"
+#include "server/game/login.h"
+#include "tests/support/hex.h"
 
 namespace muwarden::game::testing {
 
 using Bytes = std::vector<uint8_t>;
-using ::muwarden::crypto::testing::HexBytes;
+using ::muwarden::testing::HexBytes;
 
-inline void PutField(Bytes& p, size_t at, size_t size, const std::string& text,
-                     bool xor3) {
-  Bytes field(size, 0);
-  std::copy_n(text.begin(), std::min(text.size(), size), field.begin());
-  if (xor3) crypto::Xor3(absl::MakeSpan(field));
-  std::copy(field.begin(), field.end(), p.begin() + at);
-}
-
-// The plain (decrypted) login packet of `length` 60, 50 or 48.
+// The plain (decrypted) login packet a client of `variant` sends.
 inline Bytes LoginPlain(const std::string& user, const std::string& password,
-                        size_t length = 60,
+                        LoginVariant variant = LoginVariant::kLongPassword,
                         const std::string& version = "10404",
                         const std::string& serial = "k1Pk2jcET48mxL3b",
                         uint32_t tick = 123456) {
-  const size_t password_size = length == 60 ? 20 : 10;
-  const size_t version_size = length == 48 ? 3 : 5;
-  Bytes p(length, 0);
-  p[0] = 0xC3;
-  p[1] = static_cast<uint8_t>(length);
-  p[2] = 0xF1;
-  p[3] = 0x01;
-  size_t at = 4;
-  PutField(p, at, 10, user, true);
-  at += 10;
-  PutField(p, at, password_size, password, true);
-  at += password_size;
-  for (int i = 0; i < 4; ++i) p[at + i] = static_cast<uint8_t>(tick >> (8 * i));
-  at += 4;
-  PutField(p, at, version_size, version, false);
-  at += version_size;
-  PutField(p, at, 16, serial, false);
-  return p;
+  LoginRequest request;
+  request.variant = variant;
+  request.username = user;
+  request.password = password;
+  request.tick_count = tick;
+  request.version = version;
+  request.serial = serial;
+  return BuildLogin(request);
 }
 
 // A client's half of the ciphers: encrypts like the client, decrypts C3

@@ -29,8 +29,67 @@ const Bytes kLoginWire0 = HexBytes(
     "0E D4 93 76 E1 A0 80 53 66 2E 67 65 A9 8A BB F5 CA 2C 7D 48 35 52 44 43"
     "9E D3 F0 A8 C1 1B 2E 0B 21 4D 64 C4 47 70 69 C9 4A 74");
 
-TEST(LoginTest, TestBuilderMatchesTheProtocolVector) {
+TEST(LoginTest, BuildLoginMatchesTheProtocolVector) {
+  LoginRequest request;
+  request.username = "test0";
+  request.password = "pass";
+  request.tick_count = 123456;
+  request.version = "10404";
+  request.serial = "k1Pk2jcET48mxL3b";
+  EXPECT_EQ(BuildLogin(request), kLoginPlain);
   EXPECT_EQ(LoginPlain("test0", "pass"), kLoginPlain);
+}
+
+TEST(LoginTest, BuildThenParseRoundTripsEveryVariant) {
+  struct Case {
+    LoginVariant variant;
+    size_t length;
+    std::string password;
+    std::string version;
+  };
+  const Case cases[] = {
+      {LoginVariant::kLongPassword, 60, "12345678901234567890", "10404"},
+      {LoginVariant::kShortPassword, 50, "0123456789", "10405"},
+      {LoginVariant::kV075, 48, "pw", "075"},
+  };
+  for (const Case& c : cases) {
+    LoginRequest request;
+    request.variant = c.variant;
+    request.username = "Ab_9012345";
+    request.password = c.password;
+    request.tick_count = 0xA1B2C3D4;
+    request.version = c.version;
+    request.serial = "ABCDEFGHIJKLMNOP";
+    const Bytes packet = BuildLogin(request);
+    ASSERT_EQ(packet.size(), c.length);
+    EXPECT_EQ(packet[1], c.length);
+    auto parsed = ParseLogin(packet);
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(parsed->variant, request.variant);
+    EXPECT_EQ(parsed->username, request.username);
+    EXPECT_EQ(parsed->password, request.password);
+    EXPECT_EQ(parsed->tick_count, request.tick_count);
+    EXPECT_EQ(parsed->version, request.version);
+    EXPECT_EQ(parsed->serial, request.serial);
+  }
+}
+
+TEST(LoginTest, BuildLoginCutsAndPadsFieldsToTheLayout) {
+  LoginRequest request;
+  request.variant = LoginVariant::kShortPassword;
+  request.username = "abcdefghijKLM";       // 13 bytes: cut to 10
+  request.password = "0123456789abc";       // cut to 10
+  request.version = "1";                    // zero-padded to 5
+  request.serial = "0123456789ABCDEFGHIJ";  // cut to 16
+  const Bytes packet = BuildLogin(request);
+  ASSERT_EQ(packet.size(), 50u);
+  auto parsed = ParseLogin(packet);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->username, "abcdefghij");
+  EXPECT_EQ(parsed->password, "0123456789");
+  EXPECT_EQ(parsed->version, std::string("1\0\0\0\0", 5));
+  EXPECT_EQ(parsed->serial, "0123456789ABCDEF");
+  EXPECT_EQ(packet.back(), 0);
 }
 
 TEST(LoginTest, ParsesTheDecryptedWireVector) {
@@ -67,8 +126,8 @@ TEST(LoginTest, LongPasswordVariantKeepsTwentyBytes) {
 }
 
 TEST(LoginTest, ShortPasswordVariant) {
-  Bytes p = LoginPlain("player1", "secret", 50, "10404", "k1Pk2jcET48mxL3b",
-                       0x01020304);
+  Bytes p = LoginPlain("player1", "secret", LoginVariant::kShortPassword,
+                       "10404", "k1Pk2jcET48mxL3b", 0x01020304);
   ASSERT_EQ(p.size(), 50u);
   auto login = ParseLogin(p);
   ASSERT_TRUE(login.ok()) << login.status();
@@ -81,7 +140,8 @@ TEST(LoginTest, ShortPasswordVariant) {
 }
 
 TEST(LoginTest, V075VariantHasAThreeByteVersion) {
-  Bytes p = LoginPlain("oldie", "pw", 48, "075", "ABCDEFGHIJKLMNOP");
+  Bytes p =
+      LoginPlain("oldie", "pw", LoginVariant::kV075, "075", "ABCDEFGHIJKLMNOP");
   ASSERT_EQ(p.size(), 48u);
   auto login = ParseLogin(p);
   ASSERT_TRUE(login.ok()) << login.status();
@@ -94,7 +154,8 @@ TEST(LoginTest, V075VariantHasAThreeByteVersion) {
 
 TEST(LoginTest, ShortPasswordCutAtTenBytes) {
   // A 10-byte field holds at most 10 characters; nothing leaks from the tick.
-  auto login = ParseLogin(LoginPlain("player1", "0123456789", 50, "10404",
+  auto login = ParseLogin(LoginPlain("player1", "0123456789",
+                                     LoginVariant::kShortPassword, "10404",
                                      "k1Pk2jcET48mxL3b", 0xFFFFFFFF));
   ASSERT_TRUE(login.ok());
   EXPECT_EQ(login->password, "0123456789");

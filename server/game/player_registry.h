@@ -1,12 +1,12 @@
-// GameWorld: what every GameServer connection shares: the registry of
-// logged-in players (account key -> name and outbound queue), capped at
-// max_players; the login throttle; the account store; and the Server's ban
-// list. Broadcasts push to each player's bounded queue, which never blocks, so
-// a stalled client cannot stall the sender. Thread-safe: the registry is under
-// one mutex (queue pushes nest inside it, never the reverse); the throttle,
-// the store and the ban list lock themselves.
-#ifndef MUWARDEN_SERVER_GAME_GAME_WORLD_H_
-#define MUWARDEN_SERVER_GAME_GAME_WORLD_H_
+// PlayerRegistry: the GameServer's logged-in players (account key -> name and
+// outbound queue), capped at max_players, beside what every login consults:
+// the login throttle, the account store and the Server's ban list. Broadcasts
+// push to each player's bounded queue, which never blocks, so a stalled client
+// cannot stall the sender. Thread-safe: the players are under one mutex (queue
+// pushes nest inside it, never the reverse); the throttle, the store and the
+// ban list lock themselves.
+#ifndef MUWARDEN_SERVER_GAME_PLAYER_REGISTRY_H_
+#define MUWARDEN_SERVER_GAME_PLAYER_REGISTRY_H_
 
 #include <atomic>
 #include <cstddef>
@@ -53,12 +53,12 @@ struct GameCounters {
   std::atomic<uint64_t> frames_ignored{0};    // known framing, unknown code
 };
 
-class GameWorld {
+class PlayerRegistry {
  public:
-  // `accounts` and `clock` must outlive the world.
-  GameWorld(GameConfig config, AccountStore& accounts, Clock& clock);
-  GameWorld(const GameWorld&) = delete;
-  GameWorld& operator=(const GameWorld&) = delete;
+  // `accounts` and `clock` must outlive the registry.
+  PlayerRegistry(GameConfig config, AccountStore& accounts, Clock& clock);
+  PlayerRegistry(const PlayerRegistry&) = delete;
+  PlayerRegistry& operator=(const PlayerRegistry&) = delete;
 
   // The Server's ban list, set by main after the Server is constructed and
   // before it starts (the Server takes the session factory in its
@@ -98,17 +98,17 @@ class GameWorld {
     PlayerSlot& operator=(const PlayerSlot&) = delete;
     ~PlayerSlot();
 
-    bool held() const { return world_ != nullptr; }
+    bool held() const { return registry_ != nullptr; }
     // The name other players see (the account's spelling).
     const std::string& name() const { return name_; }
     const std::string& key() const { return key_; }
     void Release();
 
    private:
-    friend class GameWorld;
-    PlayerSlot(GameWorld* world, std::string key, std::string name)
-        : world_(world), key_(std::move(key)), name_(std::move(name)) {}
-    GameWorld* world_ = nullptr;
+    friend class PlayerRegistry;
+    PlayerSlot(PlayerRegistry* registry, std::string key, std::string name)
+        : registry_(registry), key_(std::move(key)), name_(std::move(name)) {}
+    PlayerRegistry* registry_ = nullptr;
     std::string key_;
     std::string name_;
   };
@@ -155,4 +155,4 @@ class GameWorld {
 
 }  // namespace muwarden::game
 
-#endif  // MUWARDEN_SERVER_GAME_GAME_WORLD_H_
+#endif  // MUWARDEN_SERVER_GAME_PLAYER_REGISTRY_H_

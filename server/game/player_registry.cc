@@ -1,4 +1,4 @@
-#include "server/game/game_world.h"
+#include "server/game/player_registry.h"
 
 #include <algorithm>
 #include <utility>
@@ -18,27 +18,28 @@ bool Contains(const std::vector<std::string>& list, absl::string_view item) {
 
 }  // namespace
 
-GameWorld::GameWorld(GameConfig config, AccountStore& accounts, Clock& clock)
+PlayerRegistry::PlayerRegistry(GameConfig config, AccountStore& accounts,
+                               Clock& clock)
     : config_(std::move(config)),
       accounts_(accounts),
       clock_(clock),
       throttle_(config_.throttle) {}
 
-void GameWorld::SetBanList(guard::BanList* bans) { bans_.store(bans); }
+void PlayerRegistry::SetBanList(guard::BanList* bans) { bans_.store(bans); }
 
-bool GameWorld::AcceptsClient(absl::string_view version,
-                              absl::string_view serial) const {
+bool PlayerRegistry::AcceptsClient(absl::string_view version,
+                                   absl::string_view serial) const {
   return Contains(config_.accepted_versions, version) &&
          Contains(config_.accepted_serials, serial);
 }
 
-bool GameWorld::IsBanned(const guard::IpAddress& ip) const {
+bool PlayerRegistry::IsBanned(const guard::IpAddress& ip) const {
   guard::BanList* bans = bans_.load();
   return bans != nullptr && bans->Check(ip).banned;
 }
 
-std::string GameWorld::BanIp(const guard::IpAddress& ip,
-                             absl::string_view reason) {
+std::string PlayerRegistry::BanIp(const guard::IpAddress& ip,
+                                  absl::string_view reason) {
   guard::BanList* bans = bans_.load();
   if (bans == nullptr) return "not banned: no ban list";
   counters_.ip_bans.fetch_add(1, std::memory_order_relaxed);
@@ -63,30 +64,30 @@ std::string GameWorld::BanIp(const guard::IpAddress& ip,
   return text;
 }
 
-GameWorld::PlayerSlot::PlayerSlot(PlayerSlot&& other) noexcept
-    : world_(std::exchange(other.world_, nullptr)),
+PlayerRegistry::PlayerSlot::PlayerSlot(PlayerSlot&& other) noexcept
+    : registry_(std::exchange(other.registry_, nullptr)),
       key_(std::move(other.key_)),
       name_(std::move(other.name_)) {}
 
-GameWorld::PlayerSlot& GameWorld::PlayerSlot::operator=(
+PlayerRegistry::PlayerSlot& PlayerRegistry::PlayerSlot::operator=(
     PlayerSlot&& other) noexcept {
   if (this != &other) {
     Release();
-    world_ = std::exchange(other.world_, nullptr);
+    registry_ = std::exchange(other.registry_, nullptr);
     key_ = std::move(other.key_);
     name_ = std::move(other.name_);
   }
   return *this;
 }
 
-GameWorld::PlayerSlot::~PlayerSlot() { Release(); }
+PlayerRegistry::PlayerSlot::~PlayerSlot() { Release(); }
 
-void GameWorld::PlayerSlot::Release() {
-  if (world_ == nullptr) return;
-  std::exchange(world_, nullptr)->Leave(key_);
+void PlayerRegistry::PlayerSlot::Release() {
+  if (registry_ == nullptr) return;
+  std::exchange(registry_, nullptr)->Leave(key_);
 }
 
-absl::StatusOr<GameWorld::PlayerSlot> GameWorld::Enter(
+absl::StatusOr<PlayerRegistry::PlayerSlot> PlayerRegistry::Enter(
     absl::string_view name, std::shared_ptr<runtime::OutboundQueue> queue) {
   std::string key = AccountKey(name);
   MutexLock lock(&mu_);
@@ -101,24 +102,24 @@ absl::StatusOr<GameWorld::PlayerSlot> GameWorld::Enter(
   return PlayerSlot(this, std::move(key), std::string(name));
 }
 
-void GameWorld::Leave(const std::string& key) {
+void PlayerRegistry::Leave(const std::string& key) {
   MutexLock lock(&mu_);
   players_.erase(key);
 }
 
-bool GameWorld::Full() const {
+bool PlayerRegistry::Full() const {
   MutexLock lock(&mu_);
   return players_.size() >=
          static_cast<size_t>(std::max(config_.max_players, 0));
 }
 
-size_t GameWorld::players() const {
+size_t PlayerRegistry::players() const {
   MutexLock lock(&mu_);
   return players_.size();
 }
 
-size_t GameWorld::Broadcast(const PlayerSlot& from,
-                            absl::Span<const uint8_t> packet) {
+size_t PlayerRegistry::Broadcast(const PlayerSlot& from,
+                                 absl::Span<const uint8_t> packet) {
   size_t delivered = 0;
   size_t dropped = 0;
   {
@@ -137,8 +138,8 @@ size_t GameWorld::Broadcast(const PlayerSlot& from,
   return delivered;
 }
 
-bool GameWorld::SendTo(absl::string_view name,
-                       absl::Span<const uint8_t> packet) {
+bool PlayerRegistry::SendTo(absl::string_view name,
+                            absl::Span<const uint8_t> packet) {
   const std::string key = AccountKey(name);
   bool found = false;
   bool pushed = false;

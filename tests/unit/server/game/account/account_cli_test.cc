@@ -8,7 +8,7 @@
 
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
-#include "tests/unit/server/account/account_test_util.h"
+#include "tests/unit/server/game/account/account_test_util.h"
 
 namespace muwarden::game {
 namespace {
@@ -320,7 +320,7 @@ TEST_F(AccountCliTest, DatabaseThatCannotBeOpenedIsRuntimeFailure) {
 }
 
 TEST_F(AccountCliTest, BadSettingsAreUsageErrors) {
-  config_.memlimit = 1;
+  config_.hasher.memlimit = 1;
   Outcome o = Run({"list"});
   EXPECT_EQ(o.code, 2);
   EXPECT_TRUE(absl::StartsWith(o.err, "account memlimit 1 is out of range"))
