@@ -110,7 +110,7 @@ absl::optional<CloseReason> ConnectionRunner::MapSessionStatus(
                              status.message());
       return CloseReason::kMalformed;
     case absl::StatusCode::kResourceExhausted:
-      if (status.message() == "arena") {
+      if (arena_.exhausted()) {
         counters_.arena_exhausted.fetch_add(1, std::memory_order_relaxed);
         LogWarn("net", absl::StrCat("arena exhausted, closing: ", peer_ip_));
         return CloseReason::kArenaExhausted;
