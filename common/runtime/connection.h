@@ -97,10 +97,11 @@ class ConnectionRunner final : public Connection {
   guard::SlidingWindow raw_window_;
   bool handshake_complete_ = false;
   int packets_before_handshake_ = 0;
+  // clang-format off
   absl::Time packet_started_at_;  // first byte of the frame being assembled
   absl::Time last_frame_at_;      // last complete frame (silence deadline)
-  absl::Status
-      send_error_;  // first failed Send, surfaced after the handler returns
+  absl::Status send_error_;       // first failed Send, surfaced after the handler returns
+  // clang-format on
   std::shared_ptr<OutboundQueue> outbound_;
 };
 

@@ -51,13 +51,16 @@ class Connection {
 
 // How a session's status ends a connection (the worker maps codes to counters
 // and logs):
-//   OK                                       keep going
-//   kCancelled                               close quietly (the client asked,
-//   or a cap hit) kInvalidArgument, kDataLoss, kFailedPrecondition,
-//   kUnimplemented      "Malformed packet" security line, close
-//   kResourceExhausted                       close (a per-connection cap), info
-//   line kPermissionDenied                        close (refused identity), no
-//   extra line anything else                            close, error line
+// clang-format off
+//   OK                                          keep going
+//   kCancelled                                  close quietly (the client asked, or a cap hit)
+//   kInvalidArgument, kDataLoss,
+//   kFailedPrecondition, kUnimplemented         "Malformed packet" security line, close
+//   kResourceExhausted                          close (a per-connection cap), info line;
+//                                               an exhausted arena counts as arena_exhausted
+//   kPermissionDenied                           close (refused identity), no extra line
+//   anything else                               close, error line
+// clang-format on
 class Session {
  public:
   virtual ~Session() = default;
