@@ -11,11 +11,11 @@
 
 namespace muwarden::runtime {
 
-ConnectionRunner::ConnectionRunner(net::UniqueFd fd, guard::IpAddress peer,
-                                   absl::Time accepted_at,
-                                   const ConnectionConfig& config, Arena& arena,
-                                   Clock& clock, WorkerCounters& counters,
-                                   uint64_t id)
+TcpConnection::TcpConnection(net::UniqueFd fd, guard::IpAddress peer,
+                             absl::Time accepted_at,
+                             const ConnectionConfig& config, Arena& arena,
+                             Clock& clock, WorkerCounters& counters,
+                             uint64_t id)
     : fd_(std::move(fd)),
       peer_(peer),
       peer_ip_(peer.ToString()),
@@ -27,11 +27,11 @@ ConnectionRunner::ConnectionRunner(net::UniqueFd fd, guard::IpAddress peer,
       id_(id),
       raw_window_(config.raw_packets) {}
 
-ConnectionRunner::~ConnectionRunner() {
+TcpConnection::~TcpConnection() {
   if (outbound_) outbound_->Close();
 }
 
-absl::Status ConnectionRunner::Send(absl::Span<const uint8_t> packet) {
+absl::Status TcpConnection::Send(absl::Span<const uint8_t> packet) {
   if (!send_error_.ok()) return send_error_;
   absl::Status status = net::SendAll(
       fd_.get(), packet, clock_.Now() + config_.write_timeout, clock_);
@@ -39,7 +39,7 @@ absl::Status ConnectionRunner::Send(absl::Span<const uint8_t> packet) {
   return status;
 }
 
-void ConnectionRunner::CompleteHandshake() {
+void TcpConnection::CompleteHandshake() {
   if (handshake_complete_) return;
   handshake_complete_ = true;
   assembler_->SetMaxFrameSize(config_.max_frame_size);
@@ -54,14 +54,14 @@ void ConnectionRunner::CompleteHandshake() {
   counters_.handshakes_completed.fetch_add(1, std::memory_order_relaxed);
 }
 
-std::shared_ptr<OutboundQueue> ConnectionRunner::Outbound() {
+std::shared_ptr<OutboundQueue> TcpConnection::Outbound() {
   if (!outbound_) {
     outbound_ = std::make_shared<OutboundQueue>(config_.outbound, clock_);
   }
   return outbound_;
 }
 
-CloseReason ConnectionRunner::Run(Session& session) {
+CloseReason TcpConnection::Run(Session& session) {
   counters_.connections_active.fetch_add(1, std::memory_order_relaxed);
   CloseReason reason = Loop(session);
   session.OnClose(*this);
@@ -73,7 +73,7 @@ CloseReason ConnectionRunner::Run(Session& session) {
   return reason;
 }
 
-absl::optional<CloseReason> ConnectionRunner::MapSessionStatus(
+absl::optional<CloseReason> TcpConnection::MapSessionStatus(
     const absl::Status& status) {
   if (status.ok()) {
     if (!send_error_.ok()) {
@@ -128,8 +128,8 @@ absl::optional<CloseReason> ConnectionRunner::MapSessionStatus(
   }
 }
 
-absl::optional<CloseReason> ConnectionRunner::DrainFrames(Session& session,
-                                                          absl::Time now) {
+absl::optional<CloseReason> TcpConnection::DrainFrames(Session& session,
+                                                       absl::Time now) {
   while (true) {
     auto next = assembler_->Next();
     if (!next.ok()) {
@@ -184,7 +184,7 @@ absl::optional<CloseReason> ConnectionRunner::DrainFrames(Session& session,
   }
 }
 
-absl::optional<CloseReason> ConnectionRunner::FlushOutbound() {
+absl::optional<CloseReason> TcpConnection::FlushOutbound() {
   if (outbound_->kicked()) {
     counters_.kicked.fetch_add(1, std::memory_order_relaxed);
     return CloseReason::kKicked;
@@ -196,7 +196,7 @@ absl::optional<CloseReason> ConnectionRunner::FlushOutbound() {
   return absl::nullopt;
 }
 
-CloseReason ConnectionRunner::Loop(Session& session) {
+CloseReason TcpConnection::Loop(Session& session) {
   const size_t buffer_size =
       std::max(config_.max_frame_size, config_.handshake.max_frame_size);
   absl::Span<uint8_t> buffer = arena_.Allocate(buffer_size);

@@ -1,10 +1,11 @@
-// ConnectionRunner: runs one admitted connection on its worker thread and
-// enforces, before the session sees a frame: the handshake gate (one total
-// deadline from accept, allowed opcodes, stricter limits), the read deadline (a
-// started packet must complete within read_timeout; after the handshake,
-// silence beyond read_timeout closes), the raw packet window, and the frame
-// caps (header judged before the body). Sends are bounded by write_timeout. Not
-// thread-safe: owned by its worker; only the OutboundQueue is shared.
+// TcpConnection: one admitted TCP connection, run on its worker thread; the
+// runtime's implementation of the session-facing Connection. It enforces,
+// before the session sees a frame: the handshake gate (one total deadline from
+// accept, allowed opcodes, stricter limits), the read deadline (a started
+// packet must complete within read_timeout; after the handshake, silence beyond
+// read_timeout closes), the raw packet window, and the frame caps (header
+// judged before the body). Sends are bounded by write_timeout. Not thread-safe:
+// owned by its worker; only the OutboundQueue is shared.
 #ifndef MUWARDEN_COMMON_RUNTIME_CONNECTION_H_
 #define MUWARDEN_COMMON_RUNTIME_CONNECTION_H_
 
@@ -50,16 +51,15 @@ enum class CloseReason {
   kIoError,
 };
 
-class ConnectionRunner final : public Connection {
+class TcpConnection final : public Connection {
  public:
-  ConnectionRunner(net::UniqueFd fd, guard::IpAddress peer,
-                   absl::Time accepted_at, const ConnectionConfig& config,
-                   Arena& arena, Clock& clock, WorkerCounters& counters,
-                   uint64_t id);
-  ~ConnectionRunner() override;
+  TcpConnection(net::UniqueFd fd, guard::IpAddress peer, absl::Time accepted_at,
+                const ConnectionConfig& config, Arena& arena, Clock& clock,
+                WorkerCounters& counters, uint64_t id);
+  ~TcpConnection() override;
 
-  // Runs the connection to its end; the socket is closed when the runner is
-  // destroyed.
+  // Runs the connection to its end; the socket is closed when the
+  // TcpConnection is destroyed.
   CloseReason Run(Session& session);
 
   // Connection:

@@ -324,13 +324,13 @@ void Server::RunConnection(net::UniqueFd fd, guard::IpAddress peer,
     unregister();
     return;
   }
-  ConnectionRunner runner(std::move(fd), peer, accepted_at, config_.connection,
-                          arena, clock_, counters_, id);
-  std::unique_ptr<Session> session = factory_(runner);
-  runner.Run(*session);
+  TcpConnection connection(std::move(fd), peer, accepted_at, config_.connection,
+                           arena, clock_, counters_, id);
+  std::unique_ptr<Session> session = factory_(connection);
+  connection.Run(*session);
   session.reset();
   // Stop() shuts down the sockets it finds registered: unregister before the
-  // runner's destructor closes this one, so it never touches a descriptor
+  // connection's destructor closes this one, so it never touches a descriptor
   // number reused elsewhere.
   unregister();
   // `ticket` is released when this returns: after the socket is closed, on

@@ -1,8 +1,9 @@
 // Session: the protocol handler of one connection (ConnectServer or
 // GameServer), called by the worker only with frames that passed Layers 2-4.
 // Connection: what the runtime offers a session (send with the write deadline,
-// complete the handshake, the arena, the peer). Both are used by one worker
-// thread only, except OutboundQueue, which is thread-safe.
+// complete the handshake, the arena, the peer); TcpConnection implements it.
+// Both are used by one worker thread only, except OutboundQueue, which is
+// thread-safe.
 #ifndef MUWARDEN_COMMON_RUNTIME_SESSION_H_
 #define MUWARDEN_COMMON_RUNTIME_SESSION_H_
 
