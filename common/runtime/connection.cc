@@ -14,8 +14,8 @@ namespace muwarden::runtime {
 TcpConnection::TcpConnection(net::UniqueFd fd, guard::IpAddress peer,
                              absl::Time accepted_at,
                              const ConnectionConfig& config, Arena& arena,
-                             Clock& clock, WorkerCounters& counters,
-                             uint64_t id)
+                             Clock& clock, net::Poller& poller,
+                             WorkerCounters& counters, uint64_t id)
     : fd_(std::move(fd)),
       peer_(peer),
       peer_ip_(peer.ToString()),
@@ -23,6 +23,7 @@ TcpConnection::TcpConnection(net::UniqueFd fd, guard::IpAddress peer,
       config_(config),
       arena_(arena),
       clock_(clock),
+      poller_(poller),
       counters_(counters),
       id_(id),
       raw_window_(config.raw_packets) {}
@@ -34,7 +35,7 @@ TcpConnection::~TcpConnection() {
 absl::Status TcpConnection::Send(absl::Span<const uint8_t> packet) {
   if (!send_error_.ok()) return send_error_;
   absl::Status status = net::SendAll(
-      fd_.get(), packet, clock_.Now() + config_.write_timeout, clock_);
+      fd_.get(), packet, clock_.Now() + config_.write_timeout, clock_, poller_);
   if (!status.ok()) send_error_ = status;
   return status;
 }
@@ -258,22 +259,14 @@ CloseReason TcpConnection::Loop(Session& session) {
       }
       return on_expiry;
     }
-    pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {-1, POLLIN, 0}};
-    nfds_t count = 1;
-    if (outbound_ && outbound_->wake_fd() >= 0) {
-      fds[1].fd = outbound_->wake_fd();
-      count = 2;
-    }
-    int rc = ::poll(fds, count, net::PollTimeoutMs(now, deadline));
-    if (rc < 0) {
-      if (errno == EINTR) continue;
-      return CloseReason::kIoError;
-    }
-    if (rc == 0) continue;  // a deadline; checked at the top
-    if (count == 2 && (fds[1].revents & POLLIN)) {
+    const int wake_fd = outbound_ ? outbound_->wake_fd() : -1;
+    auto ready = poller_.Wait(fd_.get(), POLLIN, wake_fd, deadline);
+    if (!ready.ok()) return CloseReason::kIoError;
+    if (ready->wake) {
       if (auto reason = FlushOutbound()) return *reason;
     }
-    if (fds[0].revents == 0) continue;
+    // Nothing on the socket: a deadline (checked at the top) or the wake only.
+    if (ready->socket == 0) continue;
     auto space = assembler_->WritableSpace();
     if (space.empty()) {
       // Cannot happen: frames never exceed the buffer and complete ones are

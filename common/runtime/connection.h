@@ -4,8 +4,10 @@
 // accept, allowed opcodes, stricter limits), the read deadline (a started
 // packet must complete within read_timeout; after the handshake, silence beyond
 // read_timeout closes), the raw packet window, and the frame caps (header
-// judged before the body). Sends are bounded by write_timeout. Not thread-safe:
-// owned by its worker; only the OutboundQueue is shared.
+// judged before the body). Sends are bounded by write_timeout. Every wait goes
+// through a net::Poller and every deadline is computed from the Clock it is
+// given, so tests run it on a FakeClock. Not thread-safe: owned by its worker;
+// only the OutboundQueue is shared.
 #ifndef MUWARDEN_COMMON_RUNTIME_CONNECTION_H_
 #define MUWARDEN_COMMON_RUNTIME_CONNECTION_H_
 
@@ -15,6 +17,7 @@
 #include "absl/time/time.h"
 #include "common/base/clock.h"
 #include "common/guard/sliding_window.h"
+#include "common/net/poller.h"
 #include "common/net/socket.h"
 #include "common/runtime/counters.h"
 #include "common/runtime/session.h"
@@ -53,9 +56,11 @@ enum class CloseReason {
 
 class TcpConnection final : public Connection {
  public:
+  // `fd` is a connected, non-blocking socket; `poller` waits on it against
+  // deadlines on `clock`.
   TcpConnection(net::UniqueFd fd, guard::IpAddress peer, absl::Time accepted_at,
                 const ConnectionConfig& config, Arena& arena, Clock& clock,
-                WorkerCounters& counters, uint64_t id);
+                net::Poller& poller, WorkerCounters& counters, uint64_t id);
   ~TcpConnection() override;
 
   // Runs the connection to its end; the socket is closed when the
@@ -90,6 +95,7 @@ class TcpConnection final : public Connection {
   const ConnectionConfig& config_;
   Arena& arena_;
   Clock& clock_;
+  net::Poller& poller_;
   WorkerCounters& counters_;
   const uint64_t id_;
 

@@ -91,6 +91,7 @@ Server::Server(ServerConfig config, SessionFactory factory, Clock& clock)
     : config_(std::move(config)),
       factory_(std::move(factory)),
       clock_(clock),
+      poller_(clock),
       guard_(config_.guard, clock),
       bans_(config_.bans, clock),
       pool_(config_.pool) {}
@@ -325,7 +326,7 @@ void Server::RunConnection(net::UniqueFd fd, guard::IpAddress peer,
     return;
   }
   TcpConnection connection(std::move(fd), peer, accepted_at, config_.connection,
-                           arena, clock_, counters_, id);
+                           arena, clock_, poller_, counters_, id);
   std::unique_ptr<Session> session = factory_(connection);
   connection.Run(*session);
   session.reset();

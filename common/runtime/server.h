@@ -25,6 +25,7 @@
 #include "common/config/settings.h"
 #include "common/guard/ban_list.h"
 #include "common/guard/conn_guard.h"
+#include "common/net/poller.h"
 #include "common/net/socket.h"
 #include "common/runtime/connection.h"
 #include "common/runtime/counters.h"
@@ -102,6 +103,7 @@ class Server {
   const ServerConfig config_;
   const SessionFactory factory_;
   Clock& clock_;
+  net::SystemPoller poller_;
   guard::ConnGuard guard_;
   guard::BanList bans_;
   WorkerCounters counters_;
