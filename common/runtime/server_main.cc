@@ -3,12 +3,17 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
 
 namespace muwarden::runtime {
+namespace {
 
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (inherited by every
+// thread started afterwards) and ignores SIGPIPE. Call before any thread is
+// created.
 void BlockServerSignals() {
   ::signal(SIGPIPE, SIG_IGN);
   sigset_t set;
@@ -19,6 +24,8 @@ void BlockServerSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+// Applies [log] and [security] log_burst to the process logger. False (with a
+// message on stderr) when the log file cannot be opened.
 bool ConfigureLogging(const config::ServerSettings& settings) {
   LogConfig log;
   log.file = settings.log.file;
@@ -33,6 +40,8 @@ bool ConfigureLogging(const config::ServerSettings& settings) {
   return true;
 }
 
+// Runs `server` until SIGINT/SIGTERM; returns the exit code (0 clean, 1 runtime
+// failure).
 int RunUntilSignalled(const config::ServerSettings& settings, Server& server) {
   absl::Status status = server.Start();
   if (!status.ok()) {
@@ -62,6 +71,30 @@ int RunUntilSignalled(const config::ServerSettings& settings, Server& server) {
   server.Stop();
   LogInfo("server", "stopped");
   return 0;
+}
+
+}  // namespace
+
+int ServerMain(int argc, char** argv, ServerProgram& program) {
+  config::CommandLine cl = config::ParseCommandLine(program.kind(), argc, argv,
+                                                    std::cout, std::cerr);
+  if (cl.exit_code.has_value()) return *cl.exit_code;
+  if (auto code = program.RunOtherMode(cl)) return *code;
+  BlockServerSignals();
+  if (!ConfigureLogging(cl.settings)) return config::kExitRuntime;
+  auto server_config =
+      ServerConfigFromSettings(cl.settings, program.handshake());
+  if (!server_config.ok()) {
+    std::cerr << program.name() << ": " << server_config.status().message()
+              << "\n";
+    return config::kExitUsage;
+  }
+  if (auto code = program.Prepare(cl.settings)) return *code;
+  Server server(*std::move(server_config), [&program](Connection& connection) {
+    return program.NewSession(connection);
+  });
+  program.OnServerCreated(server);
+  return RunUntilSignalled(cl.settings, server);
 }
 
 }  // namespace muwarden::runtime

@@ -1,27 +1,38 @@
 // connect-server: the muwarden ConnectServer.
-#include <iostream>
+#include <memory>
+#include <vector>
 
-#include "common/config/command_line.h"
 #include "common/runtime/server_main.h"
 #include "server/connect/connect_session.h"
 
-int main(int argc, char** argv) {
-  using namespace muwarden;
-  config::CommandLine cl = config::ParseCommandLine(
-      config::ServerKind::kConnect, argc, argv, std::cout, std::cerr);
-  if (cl.exit_code.has_value()) return *cl.exit_code;
-  runtime::BlockServerSignals();
-  if (!runtime::ConfigureLogging(cl.settings)) return config::kExitRuntime;
-  auto server_config = runtime::ServerConfigFromSettings(
-      cl.settings, connect::ConnectHandshake());
-  if (!server_config.ok()) {
-    std::cerr << "connect-server: " << server_config.status().message() << "\n";
-    return config::kExitUsage;
+namespace muwarden::connect {
+namespace {
+
+class ConnectProgram final : public runtime::ServerProgram {
+ public:
+  config::ServerKind kind() const override {
+    return config::ServerKind::kConnect;
   }
-  const std::vector<config::GameServerEntry> servers = cl.settings.gameservers;
-  runtime::Server server(
-      *std::move(server_config), [&servers](runtime::Connection&) {
-        return std::make_unique<connect::ConnectSession>(servers);
-      });
-  return runtime::RunUntilSignalled(cl.settings, server);
+  std::string name() const override { return "connect-server"; }
+  runtime::HandshakeConfig handshake() const override {
+    return ConnectHandshake();
+  }
+  std::optional<int> Prepare(const config::ServerSettings& settings) override {
+    servers_ = settings.gameservers;
+    return std::nullopt;
+  }
+  std::unique_ptr<runtime::Session> NewSession(runtime::Connection&) override {
+    return std::make_unique<ConnectSession>(servers_);
+  }
+
+ private:
+  std::vector<config::GameServerEntry> servers_;
+};
+
+}  // namespace
+}  // namespace muwarden::connect
+
+int main(int argc, char** argv) {
+  muwarden::connect::ConnectProgram program;
+  return muwarden::runtime::ServerMain(argc, argv, program);
 }

@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "common/base/clock.h"
-#include "common/config/command_line.h"
 #include "common/runtime/server_main.h"
 #include "server/game/account/account_cli.h"
 #include "server/game/account/account_store.h"
@@ -13,41 +12,60 @@
 #include "server/game/game_session.h"
 #include "server/game/game_world.h"
 
-int main(int argc, char** argv) {
-  using namespace muwarden;
-  config::CommandLine cl = config::ParseCommandLine(
-      config::ServerKind::kGame, argc, argv, std::cout, std::cerr);
-  if (cl.exit_code.has_value()) return *cl.exit_code;
-  if (cl.mode == config::Mode::kAccount) {
-    return game::RunAccountCommand(
-        cl.account_args, game::AccountStoreConfigFromSettings(cl.settings),
-        std::cin, std::cout, std::cerr);
+namespace muwarden::game {
+namespace {
+
+class GameProgram final : public runtime::ServerProgram {
+ public:
+  config::ServerKind kind() const override { return config::ServerKind::kGame; }
+  std::string name() const override { return "game-server"; }
+  runtime::HandshakeConfig handshake() const override {
+    return GameHandshake();
   }
-  runtime::BlockServerSignals();
-  if (!runtime::ConfigureLogging(cl.settings)) return config::kExitRuntime;
-  auto server_config =
-      runtime::ServerConfigFromSettings(cl.settings, game::GameHandshake());
-  if (!server_config.ok()) {
-    std::cerr << "game-server: " << server_config.status().message() << "\n";
-    return config::kExitUsage;
+
+  std::optional<int> RunOtherMode(const config::CommandLine& cl) override {
+    if (cl.mode != config::Mode::kAccount) return std::nullopt;
+    return RunAccountCommand(cl.account_args,
+                             AccountStoreConfigFromSettings(cl.settings),
+                             std::cin, std::cout, std::cerr);
   }
-  auto accounts = game::AccountStore::Open(
-      game::AccountStoreConfigFromSettings(cl.settings), Clock::Real());
-  if (!accounts.ok()) {
-    std::cerr << "game-server: account database " << cl.settings.game.database
-              << ": " << accounts.status().message() << "\n";
-    return config::kExitRuntime;
+
+  std::optional<int> Prepare(const config::ServerSettings& settings) override {
+    auto accounts = AccountStore::Open(AccountStoreConfigFromSettings(settings),
+                                       Clock::Real());
+    if (!accounts.ok()) {
+      std::cerr << "game-server: account database " << settings.game.database
+                << ": " << accounts.status().message() << "\n";
+      return config::kExitRuntime;
+    }
+    accounts_ = *std::move(accounts);
+    world_ = std::make_unique<GameWorld>(GameConfigFromSettings(settings),
+                                         *accounts_, Clock::Real());
+    return std::nullopt;
   }
-  game::GameWorld world(game::GameConfigFromSettings(cl.settings), **accounts,
-                        Clock::Real());
-  std::atomic<uint32_t> next_player{1};
-  runtime::Server server(*std::move(server_config), [&](runtime::Connection&) {
-    const uint16_t id =
-        static_cast<uint16_t>(next_player.fetch_add(1) % 0x7FFF + 1);
-    return std::make_unique<game::GameSession>(world, id);
-  });
+
   // The Server owns the ban list and takes the session factory first; the
   // world gets the list before any connection can be accepted.
-  world.SetBanList(&server.bans());
-  return runtime::RunUntilSignalled(cl.settings, server);
+  void OnServerCreated(runtime::Server& server) override {
+    world_->SetBanList(&server.bans());
+  }
+
+  std::unique_ptr<runtime::Session> NewSession(runtime::Connection&) override {
+    const uint16_t id =
+        static_cast<uint16_t>(next_player_.fetch_add(1) % 0x7FFF + 1);
+    return std::make_unique<GameSession>(*world_, id);
+  }
+
+ private:
+  std::unique_ptr<AccountStore> accounts_;
+  std::unique_ptr<GameWorld> world_;
+  std::atomic<uint32_t> next_player_{1};
+};
+
+}  // namespace
+}  // namespace muwarden::game
+
+int main(int argc, char** argv) {
+  muwarden::game::GameProgram program;
+  return muwarden::runtime::ServerMain(argc, argv, program);
 }
