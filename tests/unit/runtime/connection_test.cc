@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -31,6 +32,10 @@ std::vector<uint8_t> Frame(uint8_t code) { return {0xC1, 0x03, code}; }
 class TestSession final : public Session {
  public:
   absl::Status OnOpen(Connection& conn) override {
+    if (open_status.has_value()) {
+      if (open_allocation > 0) (void)conn.arena().Allocate(open_allocation);
+      return *open_status;
+    }
     if (hello.empty()) return absl::OkStatus();
     return conn.Send(hello);
   }
@@ -48,6 +53,9 @@ class TestSession final : public Session {
   }
 
   std::vector<uint8_t> hello;
+  // When set, OnOpen allocates `open_allocation` bytes and returns this.
+  std::optional<absl::Status> open_status;
+  size_t open_allocation = 0;
   std::vector<absl::Time> frame_times;
 };
 
@@ -232,6 +240,23 @@ TEST_F(ConnectionTest, RawWindowSlides) {
   EXPECT_EQ(Run(), CloseReason::kPeerClosed);
   EXPECT_EQ(counters_.packet_rate_exceeded.load(), 0u);
   EXPECT_EQ(counters_.frames_handled.load(), 10u);
+}
+
+TEST_F(ConnectionTest,
+       ResourceExhaustedAfterAFailedArenaAllocationIsArenaExhausted) {
+  session_.open_allocation = 1 << 20;  // more than the 64 KiB arena
+  session_.open_status = absl::ResourceExhaustedError("no room for buffers");
+
+  EXPECT_EQ(Run(), CloseReason::kArenaExhausted);
+  EXPECT_EQ(counters_.arena_exhausted.load(), 1u);
+}
+
+TEST_F(ConnectionTest, ResourceExhaustedWithRoomInTheArenaIsACapClose) {
+  session_.open_allocation = 16;
+  session_.open_status = absl::ResourceExhaustedError("arena");
+
+  EXPECT_EQ(Run(), CloseReason::kSessionClosed);
+  EXPECT_EQ(counters_.arena_exhausted.load(), 0u);
 }
 
 }  // namespace
