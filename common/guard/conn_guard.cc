@@ -65,9 +65,8 @@ ConnGuard::~ConnGuard() {
   if (active_ != 0) Die("destroyed while admit tickets are still held");
 }
 
-AdmitResult ConnGuard::Reject(RejectReason reason) {
-  rejected_[static_cast<size_t>(reason)].fetch_add(1,
-                                                   std::memory_order_relaxed);
+AdmitResult ConnGuard::RecordRejection(RejectReason reason) {
+  CountRejected(reason);
   AdmitResult result;
   result.reason = reason;
   return result;
@@ -90,30 +89,30 @@ AdmitResult ConnGuard::Admit(const IpAddress& ip) {
     const absl::Time now = clock_.Now();
     if (allowlisted) {
       if (active_ >= config_.max_clients) {
-        return Reject(RejectReason::kServerFull);
+        return RecordRejection(RejectReason::kServerFull);
       }
       ++active_;
       result.ticket = AdmitTicket(this, key, /*per_ip=*/false);
     } else {
       IpState* state = table_.FindOrInsert(key, now, config_);
-      if (state == nullptr) return Reject(RejectReason::kTableFull);
+      if (state == nullptr) return RecordRejection(RejectReason::kTableFull);
       if (!state->attempts.RecordAndCheck(now)) {
         if (config_.flood_autoban && !state->refusals.RecordAndCheck(now)) {
           // Start over so one burst yields one ban, not one per attempt.
           state->refusals.Reset();
-          AdmitResult ban = Reject(RejectReason::kFloodAutoban);
+          AdmitResult ban = RecordRejection(RejectReason::kFloodAutoban);
           ban.ban_duration = config_.flood_ban_duration <= absl::ZeroDuration()
                                  ? absl::InfiniteDuration()
                                  : config_.flood_ban_duration;
           return ban;
         }
-        return Reject(RejectReason::kConnRate);
+        return RecordRejection(RejectReason::kConnRate);
       }
       if (state->active >= config_.multiclient_limit) {
-        return Reject(RejectReason::kMulticlient);
+        return RecordRejection(RejectReason::kMulticlient);
       }
       if (active_ >= config_.max_clients) {
-        return Reject(RejectReason::kServerFull);
+        return RecordRejection(RejectReason::kServerFull);
       }
       ++state->active;
       ++active_;

@@ -74,7 +74,7 @@ class AdmitTicket {
   bool per_ip_ = false;  // false for allowlisted peers: no table entry
 };
 
-// Admit() returns this rather than StatusOr so the caller's reject path can
+// Admit() returns this rather than StatusOr so the caller's refuse path can
 // switch on the reason without parsing a message; RejectStatus(reason) gives
 // the canonical status when one is wanted.
 struct AdmitResult {
@@ -128,7 +128,8 @@ class ConnGuard {
     int active = 0;          // live tickets of this key
   };
 
-  AdmitResult Reject(RejectReason reason);
+  // Counts a rejection decided here and returns it as the result.
+  AdmitResult RecordRejection(RejectReason reason);
   void Release(const IpKey& key, bool per_ip);
 
   const ConnGuardConfig config_;

@@ -1,6 +1,6 @@
-// RejectReason: why Layer 1 refused a connection, one value per check.
-// The accept thread's single reject path switches on it to pick the counter,
-// the security log event and the status code. Pure; thread-safe.
+// RejectReason: why Layer 1 rejected a connection, one value per check.
+// ConnGuard counts it; the accept thread's one refuse path switches on it to
+// pick the security log event and the status code. Pure; thread-safe.
 #ifndef MUWARDEN_COMMON_GUARD_REJECT_REASON_H_
 #define MUWARDEN_COMMON_GUARD_REJECT_REASON_H_
 

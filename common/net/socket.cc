@@ -133,7 +133,7 @@ int PollTimeoutMs(absl::Time now, absl::Time deadline) {
 }
 
 absl::Status SendAll(int fd, absl::Span<const uint8_t> data,
-                     absl::Time deadline, const Clock& clock) {
+                     absl::Time deadline, const Clock& clock, Poller& poller) {
   size_t sent = 0;
   while (sent < data.size()) {
     ssize_t n = ::send(fd, data.data() + sent, data.size() - sent,
@@ -151,13 +151,9 @@ absl::Status SendAll(int fd, absl::Span<const uint8_t> data,
     if (now >= deadline) {
       return absl::DeadlineExceededError("write deadline passed");
     }
-    pollfd p{fd, POLLOUT, 0};
-    int rc = ::poll(&p, 1, PollTimeoutMs(now, deadline));
-    if (rc < 0 && errno != EINTR) {
-      return absl::UnavailableError(
-          absl::StrCat("poll: ", std::strerror(errno)));
-    }
-    if (rc > 0 && (p.revents & (POLLERR | POLLNVAL))) {
+    auto ready = poller.Wait(fd, POLLOUT, -1, deadline);
+    if (!ready.ok()) return ready.status();
+    if (ready->socket & (POLLERR | POLLNVAL)) {
       return absl::UnavailableError("peer gone");
     }
   }

@@ -1,6 +1,6 @@
 // Thin, status-returning wrappers over POSIX sockets: an owning descriptor,
 // listening on IPv4 or IPv6, and sends/receives that never raise SIGPIPE and
-// wait with poll() against a total deadline. No protocol knowledge.
+// wait on a Poller against a total deadline. No protocol knowledge.
 // Thread-compatible (one owner per descriptor).
 #ifndef MUWARDEN_COMMON_NET_SOCKET_H_
 #define MUWARDEN_COMMON_NET_SOCKET_H_
@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "common/base/clock.h"
+#include "common/net/poller.h"
 
 namespace muwarden::net {
 
@@ -73,10 +74,11 @@ struct IoResult {
 IoResult RecvSome(int fd, absl::Span<uint8_t> out);
 
 // Hands all of `data` to the kernel before `deadline` (monotonic, from
-// `clock`): send with MSG_NOSIGNAL, waiting for POLLOUT between partial sends.
-// kDeadlineExceeded when time runs out, kUnavailable when the peer is gone.
+// `clock`): send with MSG_NOSIGNAL, waiting on `poller` for POLLOUT between
+// partial sends. kDeadlineExceeded when time runs out, kUnavailable when the
+// peer is gone.
 absl::Status SendAll(int fd, absl::Span<const uint8_t> data,
-                     absl::Time deadline, const Clock& clock);
+                     absl::Time deadline, const Clock& clock, Poller& poller);
 
 // Milliseconds for poll() until `deadline`, rounded up, clamped to [0,
 // INT_MAX].

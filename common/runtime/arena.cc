@@ -35,6 +35,7 @@ Arena::~Arena() {
 absl::Span<uint8_t> Arena::Allocate(size_t size) {
   const size_t start = (used_ + kAlign - 1) & ~(kAlign - 1);
   if (base_ == nullptr || start > capacity_ || size > capacity_ - start) {
+    exhausted_ = true;
     return {};
   }
   used_ = start + size;
@@ -49,6 +50,7 @@ void Arena::Reset() {
   }
   used_ = 0;
   high_water_ = 0;
+  exhausted_ = false;
 }
 
 }  // namespace muwarden::runtime

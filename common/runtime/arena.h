@@ -2,8 +2,8 @@
 // connection's buffers; bump allocation, Reset() when the connection ends. The
 // block is mapped once and its pages are touched only when used, so idle
 // connections cost little RSS. Never grows: an allocation that does not fit
-// fails and the caller closes the connection. Not thread-safe: used only by its
-// worker.
+// fails, the arena remembers it (exhausted()) and the caller closes the
+// connection. Not thread-safe: used only by its worker.
 #ifndef MUWARDEN_COMMON_RUNTIME_ARENA_H_
 #define MUWARDEN_COMMON_RUNTIME_ARENA_H_
 
@@ -22,7 +22,7 @@ class Arena {
   Arena& operator=(const Arena&) = delete;
 
   // `size` bytes aligned to 16, or an empty span when the arena cannot hold
-  // them.
+  // them (and exhausted() turns true).
   absl::Span<uint8_t> Allocate(size_t size);
   // Typed allocation; nullptr when it does not fit. T must be trivially
   // destructible.
@@ -32,20 +32,25 @@ class Arena {
     return bytes.empty() ? nullptr : reinterpret_cast<T*>(bytes.data());
   }
 
-  // Forgets every allocation. Pages beyond `keep_bytes` are given back to the
-  // kernel so a connection that used the whole arena does not leave the idle
-  // worker holding it.
+  // Forgets every allocation and a failed one. Pages beyond `keep_bytes` are
+  // given back to the kernel so a connection that used the whole arena does not
+  // leave the idle worker holding it.
   void Reset();
 
   size_t capacity() const { return capacity_; }
   size_t used() const { return used_; }
   size_t high_water() const { return high_water_; }
+  // True once an allocation has failed since the last Reset(): how the runtime
+  // tells that a session gave up for lack of arena, whatever status it
+  // returned.
+  bool exhausted() const { return exhausted_; }
 
  private:
   uint8_t* base_ = nullptr;
   size_t capacity_ = 0;
   size_t used_ = 0;
   size_t high_water_ = 0;
+  bool exhausted_ = false;
 };
 
 }  // namespace muwarden::runtime

@@ -11,11 +11,11 @@
 
 namespace muwarden::runtime {
 
-ConnectionRunner::ConnectionRunner(net::UniqueFd fd, guard::IpAddress peer,
-                                   absl::Time accepted_at,
-                                   const ConnectionConfig& config, Arena& arena,
-                                   Clock& clock, WorkerCounters& counters,
-                                   uint64_t id)
+TcpConnection::TcpConnection(net::UniqueFd fd, guard::IpAddress peer,
+                             absl::Time accepted_at,
+                             const ConnectionConfig& config, Arena& arena,
+                             Clock& clock, net::Poller& poller,
+                             WorkerCounters& counters, uint64_t id)
     : fd_(std::move(fd)),
       peer_(peer),
       peer_ip_(peer.ToString()),
@@ -23,23 +23,24 @@ ConnectionRunner::ConnectionRunner(net::UniqueFd fd, guard::IpAddress peer,
       config_(config),
       arena_(arena),
       clock_(clock),
+      poller_(poller),
       counters_(counters),
       id_(id),
       raw_window_(config.raw_packets) {}
 
-ConnectionRunner::~ConnectionRunner() {
+TcpConnection::~TcpConnection() {
   if (outbound_) outbound_->Close();
 }
 
-absl::Status ConnectionRunner::Send(absl::Span<const uint8_t> packet) {
+absl::Status TcpConnection::Send(absl::Span<const uint8_t> packet) {
   if (!send_error_.ok()) return send_error_;
   absl::Status status = net::SendAll(
-      fd_.get(), packet, clock_.Now() + config_.write_timeout, clock_);
+      fd_.get(), packet, clock_.Now() + config_.write_timeout, clock_, poller_);
   if (!status.ok()) send_error_ = status;
   return status;
 }
 
-void ConnectionRunner::CompleteHandshake() {
+void TcpConnection::CompleteHandshake() {
   if (handshake_complete_) return;
   handshake_complete_ = true;
   assembler_->SetMaxFrameSize(config_.max_frame_size);
@@ -54,14 +55,14 @@ void ConnectionRunner::CompleteHandshake() {
   counters_.handshakes_completed.fetch_add(1, std::memory_order_relaxed);
 }
 
-std::shared_ptr<OutboundQueue> ConnectionRunner::Outbound() {
+std::shared_ptr<OutboundQueue> TcpConnection::Outbound() {
   if (!outbound_) {
     outbound_ = std::make_shared<OutboundQueue>(config_.outbound, clock_);
   }
   return outbound_;
 }
 
-CloseReason ConnectionRunner::Run(Session& session) {
+CloseReason TcpConnection::Run(Session& session) {
   counters_.connections_active.fetch_add(1, std::memory_order_relaxed);
   CloseReason reason = Loop(session);
   session.OnClose(*this);
@@ -73,7 +74,7 @@ CloseReason ConnectionRunner::Run(Session& session) {
   return reason;
 }
 
-absl::optional<CloseReason> ConnectionRunner::MapSessionStatus(
+absl::optional<CloseReason> TcpConnection::MapSessionStatus(
     const absl::Status& status) {
   if (status.ok()) {
     if (!send_error_.ok()) {
@@ -110,7 +111,7 @@ absl::optional<CloseReason> ConnectionRunner::MapSessionStatus(
                              status.message());
       return CloseReason::kMalformed;
     case absl::StatusCode::kResourceExhausted:
-      if (status.message() == "arena") {
+      if (arena_.exhausted()) {
         counters_.arena_exhausted.fetch_add(1, std::memory_order_relaxed);
         LogWarn("net", absl::StrCat("arena exhausted, closing: ", peer_ip_));
         return CloseReason::kArenaExhausted;
@@ -128,8 +129,8 @@ absl::optional<CloseReason> ConnectionRunner::MapSessionStatus(
   }
 }
 
-absl::optional<CloseReason> ConnectionRunner::DrainFrames(Session& session,
-                                                          absl::Time now) {
+absl::optional<CloseReason> TcpConnection::DrainFrames(Session& session,
+                                                       absl::Time now) {
   while (true) {
     auto next = assembler_->Next();
     if (!next.ok()) {
@@ -184,7 +185,7 @@ absl::optional<CloseReason> ConnectionRunner::DrainFrames(Session& session,
   }
 }
 
-absl::optional<CloseReason> ConnectionRunner::FlushOutbound() {
+absl::optional<CloseReason> TcpConnection::FlushOutbound() {
   if (outbound_->kicked()) {
     counters_.kicked.fetch_add(1, std::memory_order_relaxed);
     return CloseReason::kKicked;
@@ -196,7 +197,7 @@ absl::optional<CloseReason> ConnectionRunner::FlushOutbound() {
   return absl::nullopt;
 }
 
-CloseReason ConnectionRunner::Loop(Session& session) {
+CloseReason TcpConnection::Loop(Session& session) {
   const size_t buffer_size =
       std::max(config_.max_frame_size, config_.handshake.max_frame_size);
   absl::Span<uint8_t> buffer = arena_.Allocate(buffer_size);
@@ -258,22 +259,14 @@ CloseReason ConnectionRunner::Loop(Session& session) {
       }
       return on_expiry;
     }
-    pollfd fds[2] = {{fd_.get(), POLLIN, 0}, {-1, POLLIN, 0}};
-    nfds_t count = 1;
-    if (outbound_ && outbound_->wake_fd() >= 0) {
-      fds[1].fd = outbound_->wake_fd();
-      count = 2;
-    }
-    int rc = ::poll(fds, count, net::PollTimeoutMs(now, deadline));
-    if (rc < 0) {
-      if (errno == EINTR) continue;
-      return CloseReason::kIoError;
-    }
-    if (rc == 0) continue;  // a deadline; checked at the top
-    if (count == 2 && (fds[1].revents & POLLIN)) {
+    const int wake_fd = outbound_ ? outbound_->wake_fd() : -1;
+    auto ready = poller_.Wait(fd_.get(), POLLIN, wake_fd, deadline);
+    if (!ready.ok()) return CloseReason::kIoError;
+    if (ready->wake) {
       if (auto reason = FlushOutbound()) return *reason;
     }
-    if (fds[0].revents == 0) continue;
+    // Nothing on the socket: a deadline (checked at the top) or the wake only.
+    if (ready->socket == 0) continue;
     auto space = assembler_->WritableSpace();
     if (space.empty()) {
       // Cannot happen: frames never exceed the buffer and complete ones are

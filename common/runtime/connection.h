@@ -1,10 +1,13 @@
-// ConnectionRunner: runs one admitted connection on its worker thread and
-// enforces, before the session sees a frame: the handshake gate (one total
-// deadline from accept, allowed opcodes, stricter limits), the read deadline (a
-// started packet must complete within read_timeout; after the handshake,
-// silence beyond read_timeout closes), the raw packet window, and the frame
-// caps (header judged before the body). Sends are bounded by write_timeout. Not
-// thread-safe: owned by its worker; only the OutboundQueue is shared.
+// TcpConnection: one admitted TCP connection, run on its worker thread; the
+// runtime's implementation of the session-facing Connection. It enforces,
+// before the session sees a frame: the handshake gate (one total deadline from
+// accept, allowed opcodes, stricter limits), the read deadline (a started
+// packet must complete within read_timeout; after the handshake, silence beyond
+// read_timeout closes), the raw packet window, and the frame caps (header
+// judged before the body). Sends are bounded by write_timeout. Every wait goes
+// through a net::Poller and every deadline is computed from the Clock it is
+// given, so tests run it on a FakeClock. Not thread-safe: owned by its worker;
+// only the OutboundQueue is shared.
 #ifndef MUWARDEN_COMMON_RUNTIME_CONNECTION_H_
 #define MUWARDEN_COMMON_RUNTIME_CONNECTION_H_
 
@@ -15,6 +18,7 @@
 #include "common/base/clock.h"
 #include "common/config/schema.h"
 #include "common/guard/sliding_window.h"
+#include "common/net/poller.h"
 #include "common/net/socket.h"
 #include "common/runtime/counters.h"
 #include "common/runtime/session.h"
@@ -56,16 +60,17 @@ enum class CloseReason {
   kIoError,
 };
 
-class ConnectionRunner final : public Connection {
+class TcpConnection final : public Connection {
  public:
-  ConnectionRunner(net::UniqueFd fd, guard::IpAddress peer,
-                   absl::Time accepted_at, const ConnectionConfig& config,
-                   Arena& arena, Clock& clock, WorkerCounters& counters,
-                   uint64_t id);
-  ~ConnectionRunner() override;
+  // `fd` is a connected, non-blocking socket; `poller` waits on it against
+  // deadlines on `clock`.
+  TcpConnection(net::UniqueFd fd, guard::IpAddress peer, absl::Time accepted_at,
+                const ConnectionConfig& config, Arena& arena, Clock& clock,
+                net::Poller& poller, WorkerCounters& counters, uint64_t id);
+  ~TcpConnection() override;
 
-  // Runs the connection to its end; the socket is closed when the runner is
-  // destroyed.
+  // Runs the connection to its end; the socket is closed when the
+  // TcpConnection is destroyed.
   CloseReason Run(Session& session);
 
   // Connection:
@@ -96,6 +101,7 @@ class ConnectionRunner final : public Connection {
   const ConnectionConfig& config_;
   Arena& arena_;
   Clock& clock_;
+  net::Poller& poller_;
   WorkerCounters& counters_;
   const uint64_t id_;
 
@@ -103,10 +109,11 @@ class ConnectionRunner final : public Connection {
   guard::SlidingWindow raw_window_;
   bool handshake_complete_ = false;
   int packets_before_handshake_ = 0;
+  // clang-format off
   absl::Time packet_started_at_;  // first byte of the frame being assembled
   absl::Time last_frame_at_;      // last complete frame (silence deadline)
-  absl::Status
-      send_error_;  // first failed Send, surfaced after the handler returns
+  absl::Status send_error_;       // first failed Send, surfaced after the handler returns
+  // clang-format on
   std::shared_ptr<OutboundQueue> outbound_;
 };
 

@@ -9,12 +9,13 @@
 
 namespace muwarden::runtime {
 
+// clang-format off
 struct WorkerCounters {
-  std::atomic<uint64_t> connections_served{0};  // handed to a worker
-  std::atomic<int64_t> connections_active{0};   // in a worker right now
+  std::atomic<uint64_t> connections_served{0};         // handed to a worker
+  std::atomic<int64_t> connections_active{0};          // in a worker right now
   std::atomic<uint64_t> handshakes_completed{0};
   std::atomic<uint64_t> handshake_timeouts{0};
-  std::atomic<uint64_t> read_timeouts{0};  // drip or silence
+  std::atomic<uint64_t> read_timeouts{0};              // drip or silence
   std::atomic<uint64_t> write_timeouts{0};
   std::atomic<uint64_t> packet_rate_exceeded{0};
   std::atomic<uint64_t> frames_rejected_oversize{0};
@@ -24,9 +25,9 @@ struct WorkerCounters {
   std::atomic<uint64_t> arena_exhausted{0};
   std::atomic<uint64_t> peer_closed{0};
   std::atomic<uint64_t> kicked{0};
-  std::atomic<uint64_t> worker_unavailable{
-      0};  // no thread could be had: refused
+  std::atomic<uint64_t> worker_unavailable{0};         // no thread could be had: refused
 };
+// clang-format on
 
 }  // namespace muwarden::runtime
 

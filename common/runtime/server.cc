@@ -1,59 +1,32 @@
 #include "common/runtime/server.h"
 
-#include <fcntl.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
 
 namespace muwarden::runtime {
-namespace {
-
-// Accepts handled per wake-up before the stop pipe and summaries are looked at
-// again.
-constexpr int kAcceptBatch = 256;
-// How long the accept loop waits before retrying when the kernel is out of
-// memory or the spare descriptor could not be had back, so it never spins.
-constexpr absl::Duration kAcceptBackoff = absl::Milliseconds(50);
-// How often the ban writer rewrites the ban file to drop expired entries.
-constexpr absl::Duration kBanCompactionInterval = absl::Hours(1);
-
-// A refused socket gets a reset: no FIN handshake, no TIME_WAIT on our side
-// under a flood.
-void CloseWithReset(net::UniqueFd fd) {
-  linger lg{1, 0};
-  ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-  fd.Reset();
-}
-
-SecurityEvent EventFor(guard::RejectReason reason) {
-  switch (reason) {
-    case guard::RejectReason::kBanned:
-      return SecurityEvent::kBannedIp;
-    case guard::RejectReason::kConnRate:
-    case guard::RejectReason::kFloodAutoban:
-      return SecurityEvent::kConnRate;
-    case guard::RejectReason::kMulticlient:
-      return SecurityEvent::kMulticlient;
-    default:
-      return SecurityEvent::kServerFull;
-  }
-}
-
-}  // namespace
 
 Server::Server(ServerConfig config, SessionFactory factory, Clock& clock)
     : config_(std::move(config)),
       factory_(std::move(factory)),
       clock_(clock),
+      poller_(clock),
       guard_(config_.guard, clock),
       bans_(config_.bans, clock),
-      pool_(config_.pool) {}
+      pool_(config_.pool),
+      ban_writer_({config_.bans.path, config_.guard.max_tracked_ips}, bans_,
+                  clock),
+      admission_(bans_, guard_,
+                 [this](PendingBan ban) { ban_writer_.Queue(std::move(ban)); }),
+      acceptor_(
+          {config_.bind, config_.port, config_.backlog},
+          [this](net::UniqueFd fd, const sockaddr_storage& addr) {
+            OnAccept(std::move(fd), addr);
+          },
+          [this](net::UniqueFd fd, const sockaddr_storage& addr) {
+            admission_.RefuseOverflow(std::move(fd), addr);
+          }) {}
 
 Server::~Server() { Stop(); }
 
@@ -72,42 +45,22 @@ absl::Status Server::Start() {
                                  config_.bans.path));
     DropExpiredBans(loaded->expired);
   }
-  auto fd = net::Listen(config_.bind, config_.port, config_.backlog);
-  if (!fd.ok()) return fd.status();
-  listen_fd_ = *std::move(fd);
-  port_ = net::LocalPort(listen_fd_.get());
-  reserve_fd_.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-  if (absl::Status status = net::SetBlocking(listen_fd_.get()); !status.ok()) {
-    return status;
-  }
+  if (absl::Status status = acceptor_.Listen(); !status.ok()) return status;
   started_ = true;
-  ban_thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "mw-bans");
-    BanWriterLoop();
-  });
-  accept_thread_ = std::thread([this] {
-    pthread_setname_np(pthread_self(), "mw-accept");
-    AcceptLoop();
-  });
+  ban_writer_.Start();
+  acceptor_.Start();
   return absl::OkStatus();
 }
 
 void Server::Stop() {
   if (!started_ || stopping_.exchange(true)) return;
-  ::shutdown(listen_fd_.get(), SHUT_RD);  // wakes the blocking accept
-  if (accept_thread_.joinable()) accept_thread_.join();
-  listen_fd_.Reset();
+  acceptor_.Stop();
   {
     MutexLock lock(&live_mu_);
     for (const auto& [id, fd] : live_fds_) ::shutdown(fd, SHUT_RDWR);
   }
   pool_.Shutdown();
-  {
-    MutexLock lock(&ban_mu_);
-    ban_stop_ = true;
-    ban_cv_.Signal();
-  }
-  if (ban_thread_.joinable()) ban_thread_.join();
+  ban_writer_.Stop();
 }
 
 void Server::DropExpiredBans(size_t expired) {
@@ -142,122 +95,19 @@ void Server::ReloadBans() {
   DropExpiredBans(loaded->expired);
 }
 
-void Server::AcceptLoop() {
-  // A blocking accept: one system call per connection and no poll round trip.
-  // Stop() wakes it by shutting the listener down, which makes accept fail with
-  // EINVAL.
-  while (!stopping_.load(std::memory_order_relaxed)) {
-    sockaddr_storage addr{};
-    socklen_t len = sizeof(addr);
-    int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr),
-                       &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd >= 0) {
-      Admit(net::UniqueFd(fd), addr);
-      continue;
-    }
-    if (stopping_.load(std::memory_order_relaxed)) break;
-    if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO ||
-        errno == EAGAIN || errno == EWOULDBLOCK) {
-      continue;
-    }
-    accept_errors_.fetch_add(1, std::memory_order_relaxed);
-    if (errno == EMFILE || errno == ENFILE) {
-      HandleFdExhaustion();
-      if (!reserve_fd_.valid()) absl::SleepFor(kAcceptBackoff);
-      continue;
-    }
-    // ENOBUFS, ENOMEM and the like: the kernel is short; wait a little, do not
-    // spin.
-    LogWarn("net", absl::StrCat("accept: ", std::strerror(errno)));
-    absl::SleepFor(kAcceptBackoff);
-  }
-}
-
-void Server::HandleFdExhaustion() {
-  fd_exhausted_.fetch_add(1, std::memory_order_relaxed);
-  if (!reserve_fd_.valid()) {
-    reserve_fd_.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    return;
-  }
-  // Give the spare descriptor up for a moment to take the pending connection
-  // off the queue and refuse it; otherwise the listener stays readable and the
-  // loop would spin.
-  reserve_fd_.Reset();
-  sockaddr_storage addr{};
-  socklen_t len = sizeof(addr);
-  int fd = ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), &len,
-                     SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (fd >= 0) {
-    guard_.CountRejected(guard::RejectReason::kServerFull);
-    auto peer = guard::FromSockaddr(reinterpret_cast<const sockaddr*>(&addr));
-    if (peer.ok()) {
-      Reject(guard::RejectReason::kServerFull, net::UniqueFd(fd), *peer,
-             "out of file descriptors");
-    } else {
-      CloseWithReset(net::UniqueFd(fd));
-    }
-  }
-  reserve_fd_.Reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-}
-
-void Server::Reject(guard::RejectReason reason, net::UniqueFd fd,
-                    const guard::IpAddress& ip, absl::string_view details) {
-  refused_.fetch_add(1, std::memory_order_relaxed);
-  CloseWithReset(std::move(fd));
-  // Raw bytes: the address is formatted only if the line is printed, not on
-  // every refusal.
-  Logger::Get().Security(EventFor(reason),
-                         ip.family == guard::IpFamily::kV4
-                             ? PeerAddress::V4(ip.bytes.data())
-                             : PeerAddress::V6(ip.bytes.data()),
-                         details);
-}
-
-void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr) {
-  auto peer = guard::FromSockaddr(reinterpret_cast<const sockaddr*>(&addr));
-  if (!peer.ok()) {
-    CloseWithReset(std::move(fd));
-    return;
-  }
-  // Layer 1, cheapest first; one reject path.
-  if (bans_.Check(*peer).banned) {
-    guard_.CountRejected(guard::RejectReason::kBanned);
-    Reject(guard::RejectReason::kBanned, std::move(fd), *peer);
-    return;
-  }
-  guard::AdmitResult result = guard_.Admit(*peer);
-  if (result.reason == guard::RejectReason::kFloodAutoban) {
-    // The rate was counted per IPv4 address or IPv6 /64 (what one client
-    // controls), so the ban covers the same: an attacker rotating through its
-    // /64 gets one ban, not millions.
-    QueueBan({guard::ClientBlock(*peer), result.ban_duration, peer->ToString(),
-              "flood autoban"});
-  }
-  if (!result.admitted()) {
-    Reject(result.reason, std::move(fd), *peer,
-           result.reason == guard::RejectReason::kTableFull
-               ? "per-IP table full"
-               : "");
-    return;
-  }
+void Server::OnAccept(net::UniqueFd fd, const sockaddr_storage& addr) {
+  std::optional<Admitted> admitted = admission_.Admit(std::move(fd), addr);
+  if (!admitted.has_value()) return;
   // The handshake deadline counts from here.
   const absl::Time now = clock_.Now();
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  const int raw_fd = fd.get();
   {
     MutexLock lock(&live_mu_);
-    live_fds_[id] = raw_fd;
+    live_fds_[id] = admitted->fd.get();
   }
-  struct Handoff {
-    net::UniqueFd fd;
-    guard::IpAddress peer;
-    guard::AdmitTicket ticket;
-  };
-  auto handoff = std::make_shared<Handoff>(
-      Handoff{std::move(fd), *peer, std::move(result.ticket)});
+  auto handoff = std::make_shared<Admitted>(*std::move(admitted));
   bool submitted = pool_.Submit([this, handoff, now, id](Arena& arena) {
-    RunConnection(std::move(handoff->fd), handoff->peer, now,
-                  std::move(handoff->ticket), arena, id);
+    RunConnection(std::move(*handoff), now, arena, id);
   });
   if (!submitted) {
     {
@@ -265,15 +115,12 @@ void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr) {
       live_fds_.erase(id);
     }
     counters_.worker_unavailable.fetch_add(1, std::memory_order_relaxed);
-    handoff->ticket.Release();
-    guard_.CountRejected(guard::RejectReason::kServerFull);
-    Reject(guard::RejectReason::kServerFull, std::move(handoff->fd), *peer,
-           "no worker thread available");
+    admission_.RefuseUnserved(std::move(*handoff),
+                              "no worker thread available");
   }
 }
 
-void Server::RunConnection(net::UniqueFd fd, guard::IpAddress peer,
-                           absl::Time accepted_at, guard::AdmitTicket ticket,
+void Server::RunConnection(Admitted admitted, absl::Time accepted_at,
                            Arena& arena, uint64_t id) {
   counters_.connections_served.fetch_add(1, std::memory_order_relaxed);
   auto unregister = [this, id] {
@@ -284,97 +131,18 @@ void Server::RunConnection(net::UniqueFd fd, guard::IpAddress peer,
     unregister();
     return;
   }
-  ConnectionRunner runner(std::move(fd), peer, accepted_at, config_.connection,
-                          arena, clock_, counters_, id);
-  std::unique_ptr<Session> session = factory_(runner);
-  runner.Run(*session);
+  TcpConnection connection(std::move(admitted.fd), admitted.peer, accepted_at,
+                           config_.connection, arena, clock_, poller_,
+                           counters_, id);
+  std::unique_ptr<Session> session = factory_(connection);
+  connection.Run(*session);
   session.reset();
   // Stop() shuts down the sockets it finds registered: unregister before the
-  // runner's destructor closes this one, so it never touches a descriptor
+  // connection's destructor closes this one, so it never touches a descriptor
   // number reused elsewhere.
   unregister();
-  // `ticket` is released when this returns: after the socket is closed, on
-  // every path.
-  (void)ticket;
-}
-
-void Server::QueueBan(PendingBan ban) {
-  MutexLock lock(&ban_mu_);
-  // Bounded like every per-IP table; past the cap the IP stays refused by the
-  // rate limit (its refusals keep counting) and is banned once the writer has
-  // caught up.
-  if (pending_bans_.size() >= config_.guard.max_tracked_ips) return;
-  if (!pending_blocks_.insert(ban.cidr.ToString()).second) return;
-  pending_bans_.push_back(std::move(ban));
-  ban_cv_.Signal();
-}
-
-void Server::BanWriterLoop() {
-  absl::Time next_compaction = clock_.Now() + kBanCompactionInterval;
-  while (true) {
-    std::deque<PendingBan> batch;
-    {
-      MutexLock lock(&ban_mu_);
-      if (!ban_stop_ && pending_bans_.empty()) {
-        ban_cv_.WaitWithTimeout(&ban_mu_, absl::Seconds(1),
-                                [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-                                  return ban_stop_ || !pending_bans_.empty();
-                                });
-      }
-      if (pending_bans_.empty() && ban_stop_) return;
-      batch.swap(pending_bans_);
-    }
-    // This thread wakes at least once a second: it prints the log summaries
-    // whose minute is over, so the accept thread never has to.
-    Logger::Get().FlushSummaries();
-    for (PendingBan& ban : batch) {
-      std::optional<absl::Time> until;
-      if (ban.duration > absl::ZeroDuration() &&
-          ban.duration != absl::InfiniteDuration()) {
-        until = clock_.WallNow() + ban.duration;
-      }
-      absl::Status status = bans_.Add(ban.cidr, until, ban.reason);
-      const std::string block = ban.cidr.ToString();
-      {
-        MutexLock lock(&ban_mu_);
-        pending_blocks_.erase(block);
-      }
-      if (absl::IsResourceExhausted(status)) {
-        LogError("bans",
-                 absl::StrCat("not banning ", ban.ip, ": ", status.message()));
-        continue;
-      }
-      if (!status.ok()) {
-        LogError("bans", absl::StrCat("autoban of ", block,
-                                      " applies in memory but is not durable: ",
-                                      status.message()));
-      }
-      // SPEC: the ban is on disk (fsync'd by Add) before its line is printed.
-      std::string details = block == ban.ip ? "" : absl::StrCat(block, ", ");
-      absl::StrAppend(
-          &details,
-          until.has_value()
-              ? absl::StrCat("until ",
-                             absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *until,
-                                              absl::UTCTimeZone()))
-              : std::string("permanent"));
-      Logger::Get().Security(SecurityEvent::kAutoban, ban.ip, details);
-    }
-    // Re-bans of the same blocks append lines; expired entries linger until a
-    // rewrite. Keep the file proportional to the bans in force so it never
-    // outgrows what a load accepts.
-    const absl::Time now = clock_.Now();
-    if (!config_.bans.path.empty() &&
-        (bans_.file_lines() > 2 * bans_.size() + 1024 ||
-         now >= next_compaction)) {
-      next_compaction = now + kBanCompactionInterval;
-      absl::Status status = bans_.Rewrite();
-      if (!status.ok()) {
-        LogWarn("bans", absl::StrCat("could not rewrite ", config_.bans.path,
-                                     ": ", status.message()));
-      }
-    }
-  }
+  // `admitted.ticket` is released when this returns: after the socket is
+  // closed, on every path.
 }
 
 }  // namespace muwarden::runtime

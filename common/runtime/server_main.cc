@@ -3,12 +3,17 @@
 #include <signal.h>
 
 #include <cstdio>
+#include <iostream>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
 
 namespace muwarden::runtime {
+namespace {
 
+// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread (inherited by every
+// thread started afterwards) and ignores SIGPIPE. Call before any thread is
+// created.
 void BlockServerSignals() {
   ::signal(SIGPIPE, SIG_IGN);
   sigset_t set;
@@ -19,6 +24,9 @@ void BlockServerSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+// Applies the loaded [log] settings and the security log's burst to the
+// process logger. False (with a message on stderr) when the log file cannot be
+// opened.
 bool ConfigureLogging(const LogConfig& log) {
   absl::Status status = Logger::Get().Configure(log);
   if (!status.ok()) {
@@ -28,6 +36,8 @@ bool ConfigureLogging(const LogConfig& log) {
   return true;
 }
 
+// Runs `server` until SIGINT/SIGTERM; returns the exit code (0 clean, 1 runtime
+// failure).
 int RunUntilSignalled(const ServerConfig& config, Server& server) {
   absl::Status status = server.Start();
   if (!status.ok()) {
@@ -36,8 +46,9 @@ int RunUntilSignalled(const ServerConfig& config, Server& server) {
                  std::string(status.message()).c_str());
     return 1;
   }
-  LogInfo("server", absl::StrCat(config.name, " listening on ", config.bind,
-                                 " port ", server.port()));
+  LogInfo("server",
+          absl::StrCat(config.name, " listening on ",
+                       config.bind, " port ", server.port()));
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -56,6 +67,29 @@ int RunUntilSignalled(const ServerConfig& config, Server& server) {
   server.Stop();
   LogInfo("server", "stopped");
   return 0;
+}
+
+}  // namespace
+
+int ServerMain(int argc, char** argv, ServerProgram& program) {
+  config::CommandLine cl;
+  {
+    config::Schema schema;  // points into the program's settings
+    program.Describe(schema);
+    cl = config::ParseCommandLine(program.program(), schema, argc, argv,
+                                  std::cout, std::cerr);
+  }
+  if (cl.exit_code.has_value()) return *cl.exit_code;
+  if (auto code = program.RunOtherMode(cl)) return *code;
+  BlockServerSignals();
+  const ServerSettings& settings = program.server_settings();
+  if (!ConfigureLogging(settings.log)) return config::kExitRuntime;
+  if (auto code = program.Prepare()) return *code;
+  Server server(settings.server, [&program](Connection& connection) {
+    return program.NewSession(connection);
+  });
+  program.OnServerCreated(server);
+  return RunUntilSignalled(settings.server, server);
 }
 
 }  // namespace muwarden::runtime

@@ -1,8 +1,9 @@
 // Session: the protocol handler of one connection (ConnectServer or
 // GameServer), called by the worker only with frames that passed Layers 2-4.
 // Connection: what the runtime offers a session (send with the write deadline,
-// complete the handshake, the arena, the peer). Both are used by one worker
-// thread only, except OutboundQueue, which is thread-safe.
+// complete the handshake, the arena, the peer); TcpConnection implements it.
+// Both are used by one worker thread only, except OutboundQueue, which is
+// thread-safe.
 #ifndef MUWARDEN_COMMON_RUNTIME_SESSION_H_
 #define MUWARDEN_COMMON_RUNTIME_SESSION_H_
 
@@ -51,13 +52,16 @@ class Connection {
 
 // How a session's status ends a connection (the worker maps codes to counters
 // and logs):
-//   OK                                       keep going
-//   kCancelled                               close quietly (the client asked,
-//   or a cap hit) kInvalidArgument, kDataLoss, kFailedPrecondition,
-//   kUnimplemented      "Malformed packet" security line, close
-//   kResourceExhausted                       close (a per-connection cap), info
-//   line kPermissionDenied                        close (refused identity), no
-//   extra line anything else                            close, error line
+// clang-format off
+//   OK                                          keep going
+//   kCancelled                                  close quietly (the client asked, or a cap hit)
+//   kInvalidArgument, kDataLoss,
+//   kFailedPrecondition, kUnimplemented         "Malformed packet" security line, close
+//   kResourceExhausted                          close (a per-connection cap), info line;
+//                                               an exhausted arena counts as arena_exhausted
+//   kPermissionDenied                           close (refused identity), no extra line
+//   anything else                               close, error line
+// clang-format on
 class Session {
  public:
   virtual ~Session() = default;

@@ -1,28 +1,32 @@
 // connect-server: the muwarden ConnectServer.
-#include <iostream>
+#include <memory>
 
-#include "common/config/command_line.h"
 #include "common/runtime/server_main.h"
 #include "server/connect/connect_session.h"
 #include "server/connect/connect_settings.h"
 
-int main(int argc, char** argv) {
-  using namespace muwarden;
-  connect::ConnectSettings settings;
-  {
-    config::Schema schema;
-    settings.Describe(schema);
-    config::CommandLine cl = config::ParseCommandLine(
-        connect::ConnectProgram(), schema, argc, argv, std::cout, std::cerr);
-    if (cl.exit_code.has_value()) return *cl.exit_code;
+namespace muwarden::connect {
+namespace {
+
+class ConnectServerProgram final : public runtime::ServerProgram {
+ public:
+  const config::Program& program() const override { return ConnectProgram(); }
+  void Describe(config::Schema& schema) override { settings_.Describe(schema); }
+  const runtime::ServerSettings& server_settings() const override {
+    return settings_.base;
   }
-  runtime::BlockServerSignals();
-  if (!runtime::ConfigureLogging(settings.base.log))
-    return config::kExitRuntime;
-  const std::vector<connect::GameServerEntry> servers = settings.gameservers;
-  runtime::Server server(
-      settings.base.server, [&servers](runtime::Connection&) {
-        return std::make_unique<connect::ConnectSession>(servers);
-      });
-  return runtime::RunUntilSignalled(settings.base.server, server);
+  std::unique_ptr<runtime::Session> NewSession(runtime::Connection&) override {
+    return std::make_unique<ConnectSession>(settings_.gameservers);
+  }
+
+ private:
+  ConnectSettings settings_;
+};
+
+}  // namespace
+}  // namespace muwarden::connect
+
+int main(int argc, char** argv) {
+  muwarden::connect::ConnectServerProgram program;
+  return muwarden::runtime::ServerMain(argc, argv, program);
 }

@@ -5,7 +5,6 @@
 #include <memory>
 
 #include "common/base/clock.h"
-#include "common/config/command_line.h"
 #include "common/runtime/server_main.h"
 #include "server/game/account/account_cli.h"
 #include "server/game/account/account_store.h"
@@ -13,39 +12,59 @@
 #include "server/game/game_settings.h"
 #include "server/game/player_registry.h"
 
-int main(int argc, char** argv) {
-  using namespace muwarden;
-  game::GameSettings settings;
-  config::CommandLine cl;
-  {
-    config::Schema schema;
-    settings.Describe(schema);
-    cl = config::ParseCommandLine(game::GameProgram(), schema, argc, argv,
-                                  std::cout, std::cerr);
-    if (cl.exit_code.has_value()) return *cl.exit_code;
+namespace muwarden::game {
+namespace {
+
+class GameServerProgram final : public runtime::ServerProgram {
+ public:
+  const config::Program& program() const override { return GameProgram(); }
+  void Describe(config::Schema& schema) override { settings_.Describe(schema); }
+  const runtime::ServerSettings& server_settings() const override {
+    return settings_.base;
   }
-  if (cl.mode == config::Mode::kAccount) {
-    return game::RunAccountCommand(cl.account_args, settings.accounts, std::cin,
-                                   std::cout, std::cerr);
+
+  std::optional<int> RunOtherMode(const config::CommandLine& cl) override {
+    if (cl.mode != config::Mode::kAccount) return std::nullopt;
+    return RunAccountCommand(cl.account_args, settings_.accounts, std::cin,
+                             std::cout, std::cerr);
   }
-  runtime::BlockServerSignals();
-  if (!runtime::ConfigureLogging(settings.base.log))
-    return config::kExitRuntime;
-  auto accounts = game::AccountStore::Open(settings.accounts, Clock::Real());
-  if (!accounts.ok()) {
-    std::cerr << "game-server: account database " << settings.accounts.path
-              << ": " << accounts.status().message() << "\n";
-    return config::kExitRuntime;
+
+  std::optional<int> Prepare() override {
+    auto accounts = AccountStore::Open(settings_.accounts, Clock::Real());
+    if (!accounts.ok()) {
+      std::cerr << "game-server: account database " << settings_.accounts.path
+                << ": " << accounts.status().message() << "\n";
+      return config::kExitRuntime;
+    }
+    accounts_ = *std::move(accounts);
+    registry_ = std::make_unique<PlayerRegistry>(settings_.game, *accounts_,
+                                                 Clock::Real());
+    return std::nullopt;
   }
-  game::PlayerRegistry world(settings.game, **accounts, Clock::Real());
-  std::atomic<uint32_t> next_player{1};
-  runtime::Server server(settings.base.server, [&](runtime::Connection&) {
-    const uint16_t id =
-        static_cast<uint16_t>(next_player.fetch_add(1) % 0x7FFF + 1);
-    return std::make_unique<game::GameSession>(world, id);
-  });
+
   // The Server owns the ban list and takes the session factory first; the
-  // world gets the list before any connection can be accepted.
-  world.SetBanList(&server.bans());
-  return runtime::RunUntilSignalled(settings.base.server, server);
+  // registry gets the list before any connection can be accepted.
+  void OnServerCreated(runtime::Server& server) override {
+    registry_->SetBanList(&server.bans());
+  }
+
+  std::unique_ptr<runtime::Session> NewSession(runtime::Connection&) override {
+    const uint16_t id =
+        static_cast<uint16_t>(next_player_.fetch_add(1) % 0x7FFF + 1);
+    return std::make_unique<GameSession>(*registry_, id);
+  }
+
+ private:
+  GameSettings settings_;
+  std::unique_ptr<AccountStore> accounts_;
+  std::unique_ptr<PlayerRegistry> registry_;
+  std::atomic<uint32_t> next_player_{1};
+};
+
+}  // namespace
+}  // namespace muwarden::game
+
+int main(int argc, char** argv) {
+  muwarden::game::GameServerProgram program;
+  return muwarden::runtime::ServerMain(argc, argv, program);
 }

@@ -33,5 +33,17 @@ TEST(ArenaTest, ResetMakesTheWholeArenaAvailableAgain) {
   EXPECT_EQ(again.size(), 64u * 1024);
 }
 
+TEST(ArenaTest, RemembersAFailedAllocationUntilReset) {
+  Arena arena(4096);
+  EXPECT_FALSE(arena.Allocate(4096).empty());
+  EXPECT_FALSE(arena.exhausted());  // filled, but nothing refused yet
+  EXPECT_TRUE(arena.Allocate(1).empty());
+  EXPECT_TRUE(arena.exhausted());
+  EXPECT_EQ(arena.AllocateArray<uint64_t>(1), nullptr);
+  EXPECT_TRUE(arena.exhausted());
+  arena.Reset();
+  EXPECT_FALSE(arena.exhausted());
+}
+
 }  // namespace
 }  // namespace muwarden::runtime

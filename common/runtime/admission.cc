@@ -1,0 +1,100 @@
+#include "common/runtime/admission.h"
+
+#include <sys/socket.h>
+
+#include "common/base/log.h"
+
+namespace muwarden::runtime {
+namespace {
+
+// A refused socket gets a reset: no FIN handshake, no TIME_WAIT on our side
+// under a flood.
+void CloseWithReset(net::UniqueFd fd) {
+  linger lg{1, 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  fd.Reset();
+}
+
+SecurityEvent EventFor(guard::RejectReason reason) {
+  switch (reason) {
+    case guard::RejectReason::kBanned:
+      return SecurityEvent::kBannedIp;
+    case guard::RejectReason::kConnRate:
+    case guard::RejectReason::kFloodAutoban:
+      return SecurityEvent::kConnRate;
+    case guard::RejectReason::kMulticlient:
+      return SecurityEvent::kMulticlient;
+    default:
+      return SecurityEvent::kServerFull;
+  }
+}
+
+}  // namespace
+
+Admission::Admission(guard::BanList& bans, guard::ConnGuard& guard,
+                     AutobanFn autoban)
+    : bans_(bans), guard_(guard), autoban_(std::move(autoban)) {}
+
+std::optional<Admitted> Admission::Admit(net::UniqueFd fd,
+                                         const sockaddr_storage& addr) {
+  auto peer = guard::FromSockaddr(reinterpret_cast<const sockaddr*>(&addr));
+  if (!peer.ok()) {
+    CloseWithReset(std::move(fd));
+    return std::nullopt;
+  }
+  // Layer 1, cheapest first; one reject path.
+  if (bans_.Check(*peer).banned) {
+    guard_.CountRejected(guard::RejectReason::kBanned);
+    Refuse(guard::RejectReason::kBanned, std::move(fd), *peer);
+    return std::nullopt;
+  }
+  guard::AdmitResult result = guard_.Admit(*peer);
+  if (result.reason == guard::RejectReason::kFloodAutoban) {
+    // The rate was counted per IPv4 address or IPv6 /64 (what one client
+    // controls), so the ban covers the same: an attacker rotating through its
+    // /64 gets one ban, not millions.
+    autoban_({guard::ClientBlock(*peer), result.ban_duration, peer->ToString(),
+              "flood autoban"});
+  }
+  if (!result.admitted()) {
+    Refuse(result.reason, std::move(fd), *peer,
+           result.reason == guard::RejectReason::kTableFull
+               ? "per-IP table full"
+               : "");
+    return std::nullopt;
+  }
+  return Admitted{std::move(fd), *peer, std::move(result.ticket)};
+}
+
+void Admission::RefuseUnserved(Admitted admitted, absl::string_view details) {
+  admitted.ticket.Release();
+  guard_.CountRejected(guard::RejectReason::kServerFull);
+  Refuse(guard::RejectReason::kServerFull, std::move(admitted.fd),
+         admitted.peer, details);
+}
+
+void Admission::RefuseOverflow(net::UniqueFd fd, const sockaddr_storage& addr) {
+  guard_.CountRejected(guard::RejectReason::kServerFull);
+  auto peer = guard::FromSockaddr(reinterpret_cast<const sockaddr*>(&addr));
+  if (peer.ok()) {
+    Refuse(guard::RejectReason::kServerFull, std::move(fd), *peer,
+           "out of file descriptors");
+  } else {
+    CloseWithReset(std::move(fd));
+  }
+}
+
+void Admission::Refuse(guard::RejectReason reason, net::UniqueFd fd,
+                       const guard::IpAddress& ip, absl::string_view details) {
+  refused_.fetch_add(1, std::memory_order_relaxed);
+  CloseWithReset(std::move(fd));
+  // Raw bytes: the address is formatted only if the line is printed, not on
+  // every refusal.
+  Logger::Get().Security(EventFor(reason),
+                         ip.family == guard::IpFamily::kV4
+                             ? PeerAddress::V4(ip.bytes.data())
+                             : PeerAddress::V6(ip.bytes.data()),
+                         details);
+}
+
+}  // namespace muwarden::runtime
