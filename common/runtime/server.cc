@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
 #include "common/config/settings.h"
+#include "common/guard/security_log.h"
 
 namespace muwarden::runtime {
 namespace {
@@ -32,17 +33,17 @@ void CloseWithReset(net::UniqueFd fd) {
   fd.Reset();
 }
 
-SecurityEvent EventFor(guard::RejectReason reason) {
+guard::SecurityEvent EventFor(guard::RejectReason reason) {
   switch (reason) {
     case guard::RejectReason::kBanned:
-      return SecurityEvent::kBannedIp;
+      return guard::SecurityEvent::kBannedIp;
     case guard::RejectReason::kConnRate:
     case guard::RejectReason::kFloodAutoban:
-      return SecurityEvent::kConnRate;
+      return guard::SecurityEvent::kConnRate;
     case guard::RejectReason::kMulticlient:
-      return SecurityEvent::kMulticlient;
+      return guard::SecurityEvent::kMulticlient;
     default:
-      return SecurityEvent::kServerFull;
+      return guard::SecurityEvent::kServerFull;
   }
 }
 
@@ -246,11 +247,7 @@ void Server::Reject(guard::RejectReason reason, net::UniqueFd fd,
   CloseWithReset(std::move(fd));
   // Raw bytes: the address is formatted only if the line is printed, not on
   // every refusal.
-  Logger::Get().Security(EventFor(reason),
-                         ip.family == guard::IpFamily::kV4
-                             ? PeerAddress::V4(ip.bytes.data())
-                             : PeerAddress::V6(ip.bytes.data()),
-                         details);
+  guard::LogSecurity(EventFor(reason), ip, details);
 }
 
 void Server::Admit(net::UniqueFd fd, const sockaddr_storage& addr) {
@@ -366,7 +363,7 @@ void Server::BanWriterLoop() {
     }
     // This thread wakes at least once a second: it prints the log summaries
     // whose minute is over, so the accept thread never has to.
-    Logger::Get().FlushSummaries();
+    guard::SecurityLog::Get().FlushSummaries();
     for (PendingBan& ban : batch) {
       std::optional<absl::Time> until;
       if (ban.duration > absl::ZeroDuration() &&
@@ -398,7 +395,8 @@ void Server::BanWriterLoop() {
                              absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *until,
                                               absl::UTCTimeZone()))
               : std::string("permanent"));
-      Logger::Get().Security(SecurityEvent::kAutoban, ban.ip, details);
+      guard::LogSecurity(guard::SecurityEvent::kAutoban,
+                         guard::ParseIp(ban.ip).value(), details);
     }
     // Re-bans of the same blocks append lines; expired entries linger until a
     // rewrite. Keep the file proportional to the bans in force so it never

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
+#include "common/guard/security_log.h"
 
 namespace muwarden::runtime {
 
@@ -23,8 +24,9 @@ bool ConfigureLogging(const config::ServerSettings& settings) {
   LogConfig log;
   log.file = settings.log.file;
   log.level = settings.log.level;
-  log.security_burst = settings.security.log_burst;
-  log.max_tracked = static_cast<size_t>(settings.server.max_tracked_ips);
+  guard::SecurityLog::Get().Configure(guard::SecurityLogConfig{
+      .burst = settings.security.log_burst,
+      .max_tracked = static_cast<size_t>(settings.server.max_tracked_ips)});
   absl::Status status = Logger::Get().Configure(log);
   if (!status.ok()) {
     std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/base/log.h"
+#include "common/guard/security_log.h"
 #include "tests/integration/harness.h"
 
 namespace muwarden::testing {
@@ -27,7 +28,8 @@ bool InProcessConnectServer::Start(std::vector<std::string> sets,
   // reader of that pipe.
   LogConfig log;
   log.file = MakeTempDir() + "/server.log";
-  log.security_burst = settings_.security.log_burst;
+  guard::SecurityLog::Get().Configure(
+      guard::SecurityLogConfig{.burst = settings_.security.log_burst});
   Logger::Get().Configure(log).IgnoreError();
   auto server_config =
       runtime::ServerConfigFromSettings(settings_, connect::ConnectHandshake());
