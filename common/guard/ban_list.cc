@@ -35,17 +35,15 @@ void BanList::Merge(BanInfo& into, const std::optional<absl::Time>& until,
 absl::StatusOr<BanLoadResult> BanList::Load() {
   if (config_.path.empty()) return BanLoadResult{};
   MutexLock file_lock(&file_mu_);
-  std::string data;
-  if (absl::StatusOr<std::string> read =
-          ReadWholeFile(config_.path, kMaxBanFileBytes);
-      read.ok()) {
-    data = *std::move(read);
-  } else if (absl::IsResourceExhausted(read.status())) {
+  absl::StatusOr<std::string> read =
+      ReadWholeFile(config_.path, kMaxBanFileBytes);
+  if (absl::IsResourceExhausted(read.status())) {
     return absl::ResourceExhaustedError(absl::StrCat(
         "ban file larger than ", kMaxBanFileBytes, " bytes: ", config_.path));
-  } else if (!absl::IsNotFound(read.status())) {
-    return read.status();  // a missing file is an empty list
   }
+  // A missing file is an empty list.
+  if (!read.ok() && !absl::IsNotFound(read.status())) return read.status();
+  const std::string data = read.ok() ? *std::move(read) : std::string();
   const absl::Time wall_now = clock_.WallNow();
   BanLoadResult result;
   CidrMap<BanInfo> bans;
