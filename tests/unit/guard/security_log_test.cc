@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -230,6 +231,27 @@ TEST_F(SecurityLogTest, NothingIsCountedWhenWarningsAreOff) {
   EXPECT_EQ(Lines(), 0);
   log_.Log(SecurityEvent::kConnRate, Ip("192.0.2.1"));
   EXPECT_EQ(Lines(), 1);
+}
+
+TEST_F(SecurityLogTest, ThreadsShareTheBudgetsExactly) {
+  SetBurst(10);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([this, t] {
+      for (int i = 0; i < 1000; ++i) {
+        // Threads 0 and 1 share one address; 2 and 3 have their own.
+        log_.Log(SecurityEvent::kConnRate,
+                 Ip("192.0.2." + std::to_string(t < 2 ? 1 : t)));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(Lines(), 30);
+  clock_.Advance(absl::Minutes(1));
+  log_.FlushSummaries();
+  EXPECT_TRUE(Has("192.0.2.1 (1990 more in the last minute suppressed)"));
+  EXPECT_TRUE(Has("192.0.2.3 (990 more in the last minute suppressed)"));
+  EXPECT_EQ(Lines(), 33);
 }
 
 }  // namespace
