@@ -1,21 +1,19 @@
-// Logger: one line per event, "2026-11-22T01:23:45.678Z WARN [category]
-// message", to stdout or a file, flushed per line so nothing is lost on a
-// crash. Security events use fixed texts that end in the peer IP and are
-// limited to `burst` lines per IP and event per minute, then summarised in one
-// line. Thread-safe.
+// Logger: the sink every log line goes through. One line per event,
+// "2026-11-22T01:23:45.678Z WARN [category] message" (UTC, milliseconds),
+// to stdout or a file, flushed per line so nothing is lost on a crash.
+// Control bytes in a message are escaped, so one event is always one line.
+// What is logged and how often is the callers' business (the security events
+// and their budgets are in common/guard/security_log.h). Thread-safe.
 #ifndef MUWARDEN_COMMON_BASE_LOG_H_
 #define MUWARDEN_COMMON_BASE_LOG_H_
 
-#include <array>
-#include <cstdint>
+#include <atomic>
 #include <cstdio>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "absl/time/time.h"
 #include "common/base/clock.h"
 #include "common/base/mutex.h"
 #include "common/config/schema.h"
@@ -28,48 +26,11 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 absl::Status ParseLogLevel(absl::string_view text, LogLevel* out);
 absl::string_view LogLevelName(LogLevel level);
 
-enum class SecurityEvent : uint8_t {
-  kBannedIp,
-  kConnRate,
-  kAutoban,
-  kMulticlient,
-  kServerFull,
-  kHandshakeTimeout,
-  kReadTimeout,
-  kWriteTimeout,
-  kPacketRate,
-  kOversize,
-  kMalformed,
-  kLoginFailed,
-  kCount,
-};
-
-// The fixed text before ": <ip>" (SPEC section 7); fail2ban filters depend on
-// these.
-absl::string_view SecurityEventText(SecurityEvent event);
-
-// A peer address as raw bytes, so hot paths (the accept thread's refusals) hand
-// it over without formatting it: the text is made only for a line that is
-// actually printed.
-struct PeerAddress {
-  uint8_t family =
-      0;  // 4, 6, or 0 for text that is not an address (kept in `bytes`)
-  std::array<uint8_t, 16> bytes{};
-
-  static PeerAddress V4(const uint8_t* four);
-  static PeerAddress V6(const uint8_t* sixteen);
-  static PeerAddress Parse(absl::string_view text);
-  // Writes the text into `out` (INET6_ADDRSTRLEN bytes) and returns it.
-  absl::string_view Format(char* out) const;
-};
-
 struct LogConfig {
   std::string file;  // empty = stdout
   LogLevel level = LogLevel::kInfo;
-  int security_burst = 10;     // lines per IP and event per minute
-  size_t max_tracked = 65536;  // cap of the burst table
 
-  // [log] file, level; [security] log_burst.
+  // [log] file, level.
   void Describe(config::Schema& schema);
 };
 
@@ -79,62 +40,32 @@ class Logger {
   // called.
   static Logger& Get();
 
+  // `clock` gives the timestamps (WallNow()).
   explicit Logger(Clock& clock = Clock::Real());
   ~Logger();
   Logger(const Logger&) = delete;
   Logger& operator=(const Logger&) = delete;
 
   // Opens the file (append) if one is named. On error the previous sink stays.
-  absl::Status Configure(const LogConfig& config);
+  absl::Status Configure(const LogConfig& config) ABSL_LOCKS_EXCLUDED(mu_);
 
   void Log(LogLevel level, absl::string_view category,
-           absl::string_view message);
-  // "<event text>: <ip>" plus " (<details>)" when details is not empty, at WARN
-  // in [security].
-  void Security(SecurityEvent event, const PeerAddress& peer,
-                absl::string_view details = {});
-  void Security(SecurityEvent event, absl::string_view ip,
-                absl::string_view details = {});
-  // Prints the summaries of burst windows that have ended; call now and then.
-  void FlushSummaries();
+           absl::string_view message) ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether a line at `level` would be written; cheap (no lock), so callers
+  // can skip work for lines that would be dropped.
+  bool Enabled(LogLevel level) const {
+    return level >= level_.load(std::memory_order_relaxed);
+  }
 
   // For tests: write into this stream instead of stdout (not owned).
-  void SetStreamForTest(std::FILE* stream);
+  void SetStreamForTest(std::FILE* stream) ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
-  // Event, family, and the address (IPv4) or its /64 (IPv6): one budget per
-  // client network, so rotating through a /64 buys no extra lines.
-  using BurstKey = std::array<uint8_t, 10>;
-  struct BurstState {
-    absl::Time window_start;
-    int printed = 0;
-    int64_t suppressed = 0;
-    PeerAddress last;  // named in the summary
-  };
-  void WriteLocked(LogLevel level, absl::string_view category,
-                   absl::string_view message)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void FlushSummariesLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SummariseLocked(SecurityEvent event, const BurstState& state,
-                       absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The all-clients cap: true when one more security line may be printed this
-  // minute.
-  bool TakeGlobalLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
   Clock& clock_;
+  std::atomic<LogLevel> level_{LogLevel::kInfo};
   Mutex mu_;
   std::FILE* out_ ABSL_GUARDED_BY(mu_);
   bool owns_out_ ABSL_GUARDED_BY(mu_) = false;
-  LogLevel level_ ABSL_GUARDED_BY(mu_) = LogLevel::kInfo;
-  int burst_ ABSL_GUARDED_BY(mu_) = 10;
-  size_t max_tracked_ ABSL_GUARDED_BY(mu_) = 65536;
-  absl::flat_hash_map<BurstKey, BurstState> bursts_ ABSL_GUARDED_BY(mu_);
-  // Many addresses each within their own budget still add up: at most
-  // max(1000, 100 * burst) security lines a minute in all, the rest counted and
-  // summarised.
-  absl::Time global_start_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
-  int64_t global_printed_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t global_suppressed_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 inline void LogDebug(absl::string_view category, absl::string_view message) {

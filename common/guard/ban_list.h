@@ -1,17 +1,13 @@
 // BanList: the persistent IP ban file (SPEC section 6) and the lookup the
 // accept thread runs first. Entries live in a CidrMap (one hash probe per
 // prefix length in use); Add appends and fsyncs before returning, Rewrite
-// replaces the file atomically. Thread-safe: Check takes a reader lock; file
-// work is serialised by a second mutex so Check never waits on a disk.
-//
-// File format, one entry per line:
-//   <address or CIDR> [until=<RFC 3339 time, e.g. 2026-11-22T01:23:45Z>]
-//                     [reason=<text to end of line>]
-// `#` starts a comment at the beginning of a line or after whitespace
-// (also inside a reason). Blank lines are ignored. No until = permanent.
-// Several lines for one block merge: the latest until wins (permanent beats
-// any time) and the last non-empty reason is kept; Add follows the same rule,
-// so the file and memory always agree.
+// replaces the file atomically (common/base/durable_file.h); the line format
+// is in ban_line.h. Several lines for one block merge: the latest until wins
+// (permanent beats any time) and the last non-empty reason is kept; Add
+// follows the same rule, so the file and memory always agree. Thread-safe:
+// Check takes a shared lock, so lookups run side by side and wait only for
+// the brief in-memory updates; file work is serialised by a second mutex so
+// Check never waits on a disk.
 #ifndef MUWARDEN_COMMON_GUARD_BAN_LIST_H_
 #define MUWARDEN_COMMON_GUARD_BAN_LIST_H_
 
@@ -28,6 +24,7 @@
 #include "common/base/clock.h"
 #include "common/base/mutex.h"
 #include "common/config/schema.h"
+#include "common/guard/ban_line.h"
 #include "common/guard/cidr_map.h"
 #include "common/guard/ip_address.h"
 
@@ -35,8 +32,6 @@ namespace muwarden::guard {
 
 // Refuses to read a larger file rather than take the memory.
 inline constexpr size_t kMaxBanFileBytes = 256 << 20;
-// Reasons are cut to this many bytes when added.
-inline constexpr size_t kMaxBanReasonLen = 200;
 
 struct BanListConfig {
   // Empty: bans live in memory only; Load/Rewrite do nothing.
@@ -47,12 +42,6 @@ struct BanListConfig {
 
   // [security] ban_file (default bans.txt beside the config file).
   void Describe(config::Schema& schema);
-};
-
-struct BanEntry {
-  Cidr cidr;
-  std::optional<absl::Time> until;  // nullopt = permanent
-  std::string reason;
 };
 
 struct BanFileWarning {
@@ -73,12 +62,6 @@ struct BanCheck {
   std::optional<absl::Time> until;  // nullopt = permanent
   std::string reason;
 };
-
-// One line of the file: nullopt for blank and comment-only lines,
-// kInvalidArgument saying what is wrong otherwise.
-absl::StatusOr<std::optional<BanEntry>> ParseBanLine(absl::string_view line);
-// The canonical line for an entry, without the newline.
-std::string FormatBanLine(const BanEntry& entry);
 
 class BanList {
  public:
@@ -145,13 +128,16 @@ class BanList {
 
   const BanListConfig config_;
   Clock& clock_;
-  // Serialises file access (Load, Add, Rewrite); taken before mu_.
+  // Serialises file access (Load, Add, Rewrite); taken before mu_. Only its
+  // holder changes bans_, so it may read bans_ under a shared lock.
   mutable Mutex file_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   std::vector<FileLine> lines_ ABSL_GUARDED_BY(file_mu_);
   // Lines physically in the file (duplicates and expired entries included), as
   // loaded, appended and rewritten.
   size_t physical_lines_ ABSL_GUARDED_BY(file_mu_) = 0;
-  mutable Mutex mu_;
+  // Shared for lookups (Check, size, Rewrite's formatting), exclusive for
+  // changes.
+  mutable SharedMutex mu_;
   CidrMap<BanInfo> bans_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -40,6 +40,12 @@ class CidrMap {
     auto it = map.find(cidr.address);
     return it == map.end() ? nullptr : &it->second;
   }
+  const V* FindExact(const Cidr& cidr) const {
+    const auto& map = FamilyOf(cidr.address.family)
+                          .by_len[static_cast<size_t>(cidr.prefix_len)];
+    auto it = map.find(cidr.address);
+    return it == map.end() ? nullptr : &it->second;
+  }
 
   bool Erase(const Cidr& cidr) {
     Family& f = FamilyOf(cidr.address.family);

@@ -41,9 +41,11 @@ enum class HeaderState {
 
 // Decodes the header at the start of `bytes`, refusing it as soon as the bytes
 // seen allow:
-//   unknown type byte                 -> kInvalidArgument  (malformed)
-//   declared length < header + 1      -> kDataLoss         (malformed: no room
-//   for a code) declared length > max_frame_size  -> kOutOfRange (oversize)
+// clang-format off
+//   unknown type byte                -> kInvalidArgument, malformed
+//   declared length < header + 1     -> kDataLoss, malformed (no code byte)
+//   declared length > max_frame_size -> kOutOfRange, oversize
+// clang-format on
 // An unknown type byte is refused from one byte. On kNeedMore, `*header` is
 // untouched.
 absl::StatusOr<HeaderState> DecodeHeader(absl::Span<const uint8_t> bytes,

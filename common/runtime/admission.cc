@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include "common/base/log.h"
+#include "common/guard/security_log.h"
 
 namespace muwarden::runtime {
 namespace {
@@ -15,17 +16,17 @@ void CloseWithReset(net::UniqueFd fd) {
   fd.Reset();
 }
 
-SecurityEvent EventFor(guard::RejectReason reason) {
+guard::SecurityEvent EventFor(guard::RejectReason reason) {
   switch (reason) {
     case guard::RejectReason::kBanned:
-      return SecurityEvent::kBannedIp;
+      return guard::SecurityEvent::kBannedIp;
     case guard::RejectReason::kConnRate:
     case guard::RejectReason::kFloodAutoban:
-      return SecurityEvent::kConnRate;
+      return guard::SecurityEvent::kConnRate;
     case guard::RejectReason::kMulticlient:
-      return SecurityEvent::kMulticlient;
+      return guard::SecurityEvent::kMulticlient;
     default:
-      return SecurityEvent::kServerFull;
+      return guard::SecurityEvent::kServerFull;
   }
 }
 
@@ -53,7 +54,7 @@ std::optional<Admitted> Admission::Admit(net::UniqueFd fd,
     // The rate was counted per IPv4 address or IPv6 /64 (what one client
     // controls), so the ban covers the same: an attacker rotating through its
     // /64 gets one ban, not millions.
-    autoban_({guard::ClientBlock(*peer), result.ban_duration, peer->ToString(),
+    autoban_({guard::ClientBlock(*peer), result.ban_duration, *peer,
               "flood autoban"});
   }
   if (!result.admitted()) {
@@ -88,13 +89,9 @@ void Admission::Refuse(guard::RejectReason reason, net::UniqueFd fd,
                        const guard::IpAddress& ip, absl::string_view details) {
   refused_.fetch_add(1, std::memory_order_relaxed);
   CloseWithReset(std::move(fd));
-  // Raw bytes: the address is formatted only if the line is printed, not on
+  // The security log formats the address only for a line it prints, not on
   // every refusal.
-  Logger::Get().Security(EventFor(reason),
-                         ip.family == guard::IpFamily::kV4
-                             ? PeerAddress::V4(ip.bytes.data())
-                             : PeerAddress::V6(ip.bytes.data()),
-                         details);
+  guard::LogSecurity(EventFor(reason), ip, details);
 }
 
 }  // namespace muwarden::runtime

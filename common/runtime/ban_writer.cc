@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
+#include "common/guard/security_log.h"
 
 namespace muwarden::runtime {
 namespace {
@@ -65,7 +66,7 @@ void BanWriter::Loop() {
     }
     // This thread wakes at least once a second: it prints the log summaries
     // whose minute is over, so the accept thread never has to.
-    Logger::Get().FlushSummaries();
+    guard::SecurityLog::Get().FlushSummaries();
     for (const PendingBan& ban : batch) Write(ban);
     Compact(next_compaction);
   }
@@ -85,7 +86,7 @@ void BanWriter::Write(const PendingBan& ban) {
   }
   if (absl::IsResourceExhausted(status)) {
     LogError("bans",
-             absl::StrCat("not banning ", ban.ip, ": ", status.message()));
+             absl::StrCat("not banning ", ban.ip.ToString(), ": ", status.message()));
     return;
   }
   if (!status.ok()) {
@@ -94,14 +95,15 @@ void BanWriter::Write(const PendingBan& ban) {
                                   status.message()));
   }
   // SPEC: the ban is on disk (fsync'd by Add) before its line is printed.
-  std::string details = block == ban.ip ? "" : absl::StrCat(block, ", ");
+  std::string details =
+      block == ban.ip.ToString() ? "" : absl::StrCat(block, ", ");
   absl::StrAppend(&details,
                   until.has_value()
                       ? absl::StrCat("until ", absl::FormatTime(
                                                    "%Y-%m-%dT%H:%M:%SZ", *until,
                                                    absl::UTCTimeZone()))
                       : std::string("permanent"));
-  Logger::Get().Security(SecurityEvent::kAutoban, ban.ip, details);
+  guard::LogSecurity(guard::SecurityEvent::kAutoban, ban.ip, details);
 }
 
 void BanWriter::Compact(absl::Time& next_compaction) {

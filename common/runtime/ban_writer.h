@@ -32,7 +32,7 @@ struct BanWriterConfig {
 struct PendingBan {
   guard::Cidr cidr;
   absl::Duration duration;  // ZeroDuration() or InfiniteDuration() = permanent
-  std::string ip;           // the peer that earned it, for the log line
+  guard::IpAddress ip;      // the peer that earned it, for the log line
   std::string reason;
 };
 

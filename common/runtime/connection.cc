@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
+#include "common/guard/security_log.h"
 
 namespace muwarden::runtime {
 
@@ -80,7 +81,7 @@ absl::optional<CloseReason> TcpConnection::MapSessionStatus(
     if (!send_error_.ok()) {
       if (absl::IsDeadlineExceeded(send_error_)) {
         counters_.write_timeouts.fetch_add(1, std::memory_order_relaxed);
-        Logger::Get().Security(SecurityEvent::kWriteTimeout, peer_ip_);
+        guard::LogSecurity(guard::SecurityEvent::kWriteTimeout, peer_);
         return CloseReason::kWriteTimeout;
       }
       return CloseReason::kIoError;
@@ -93,7 +94,7 @@ absl::optional<CloseReason> TcpConnection::MapSessionStatus(
     if (absl::IsDeadlineExceeded(send_error_) ||
         absl::IsDeadlineExceeded(status)) {
       counters_.write_timeouts.fetch_add(1, std::memory_order_relaxed);
-      Logger::Get().Security(SecurityEvent::kWriteTimeout, peer_ip_);
+      guard::LogSecurity(guard::SecurityEvent::kWriteTimeout, peer_);
       return CloseReason::kWriteTimeout;
     }
     return CloseReason::kIoError;
@@ -107,8 +108,8 @@ absl::optional<CloseReason> TcpConnection::MapSessionStatus(
     case absl::StatusCode::kUnimplemented:
       counters_.frames_rejected_malformed.fetch_add(1,
                                                     std::memory_order_relaxed);
-      Logger::Get().Security(SecurityEvent::kMalformed, peer_ip_,
-                             status.message());
+      guard::LogSecurity(guard::SecurityEvent::kMalformed, peer_,
+                         status.message());
       return CloseReason::kMalformed;
     case absl::StatusCode::kResourceExhausted:
       if (arena_.exhausted()) {
@@ -137,14 +138,14 @@ absl::optional<CloseReason> TcpConnection::DrainFrames(Session& session,
       if (protocol::IsOversize(next.status())) {
         counters_.frames_rejected_oversize.fetch_add(1,
                                                      std::memory_order_relaxed);
-        Logger::Get().Security(SecurityEvent::kOversize, peer_ip_,
-                               next.status().message());
+        guard::LogSecurity(guard::SecurityEvent::kOversize, peer_,
+                           next.status().message());
         return CloseReason::kOversize;
       }
       counters_.frames_rejected_malformed.fetch_add(1,
                                                     std::memory_order_relaxed);
-      Logger::Get().Security(SecurityEvent::kMalformed, peer_ip_,
-                             next.status().message());
+      guard::LogSecurity(guard::SecurityEvent::kMalformed, peer_,
+                         next.status().message());
       return CloseReason::kMalformed;
     }
     if (!next->has_value()) return absl::nullopt;
@@ -152,21 +153,21 @@ absl::optional<CloseReason> TcpConnection::DrainFrames(Session& session,
     // Layer 3: every frame counts, whatever it is; the window is exact.
     if (!raw_window_.TryAcquire(now)) {
       counters_.packet_rate_exceeded.fetch_add(1, std::memory_order_relaxed);
-      Logger::Get().Security(SecurityEvent::kPacketRate, peer_ip_);
+      guard::LogSecurity(guard::SecurityEvent::kPacketRate, peer_);
       return CloseReason::kPacketRate;
     }
     if (!handshake_complete_) {
       if (++packets_before_handshake_ > config_.handshake.max_packets) {
         counters_.packet_rate_exceeded.fetch_add(1, std::memory_order_relaxed);
-        Logger::Get().Security(SecurityEvent::kPacketRate, peer_ip_,
-                               "before handshake");
+        guard::LogSecurity(guard::SecurityEvent::kPacketRate, peer_,
+                           "before handshake");
         return CloseReason::kPacketRate;
       }
       if (!session.AllowedBeforeHandshake(frame)) {
         counters_.frames_rejected_malformed.fetch_add(
             1, std::memory_order_relaxed);
-        Logger::Get().Security(
-            SecurityEvent::kMalformed, peer_ip_,
+        guard::LogSecurity(
+            guard::SecurityEvent::kMalformed, peer_,
             absl::StrCat("opcode 0x",
                          absl::Hex(frame.bytes[frame.header.header_size],
                                    absl::kZeroPad2),
@@ -243,17 +244,17 @@ CloseReason TcpConnection::Loop(Session& session) {
       switch (on_expiry) {
         case CloseReason::kHandshakeTimeout:
           counters_.handshake_timeouts.fetch_add(1, std::memory_order_relaxed);
-          Logger::Get().Security(SecurityEvent::kHandshakeTimeout, peer_ip_);
+          guard::LogSecurity(guard::SecurityEvent::kHandshakeTimeout, peer_);
           break;
         case CloseReason::kWriteTimeout:
           counters_.write_timeouts.fetch_add(1, std::memory_order_relaxed);
-          Logger::Get().Security(SecurityEvent::kWriteTimeout, peer_ip_,
-                                 "outbound queue full");
+          guard::LogSecurity(guard::SecurityEvent::kWriteTimeout, peer_,
+                             "outbound queue full");
           break;
         default:
           counters_.read_timeouts.fetch_add(1, std::memory_order_relaxed);
-          Logger::Get().Security(
-              SecurityEvent::kReadTimeout, peer_ip_,
+          guard::LogSecurity(
+              guard::SecurityEvent::kReadTimeout, peer_,
               assembler_->HasPartial() ? "incomplete packet" : "silent");
           break;
       }

@@ -74,8 +74,9 @@ void ServerConfig::Describe(config::Schema& s) {
 void ServerSettings::Describe(config::Schema& s) {
   server.Describe(s);
   log.Describe(s);
+  security_log.Describe(s);
   s.OnLoaded([this](config::SettingsErrors&) {
-    log.max_tracked = server.guard.max_tracked_ips;
+    security_log.max_tracked = server.guard.max_tracked_ips;
   });
 }
 

@@ -13,6 +13,7 @@
 #include "common/config/schema.h"
 #include "common/guard/ban_list.h"
 #include "common/guard/conn_guard.h"
+#include "common/guard/security_log.h"
 #include "common/runtime/connection.h"
 #include "common/runtime/worker_pool.h"
 
@@ -37,8 +38,10 @@ struct ServerConfig {
 struct ServerSettings {
   ServerConfig server;
   LogConfig log;
+  guard::SecurityLogConfig security_log;
 
-  // The server's keys, then [log] and the security log's burst.
+  // The server's keys, then [log] and the security log's burst; once loaded,
+  // the security log tracks as many client blocks as the guard.
   void Describe(config::Schema& schema);
 };
 

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
+#include "common/guard/security_log.h"
 
 namespace muwarden::runtime {
 namespace {
@@ -24,10 +25,12 @@ void BlockServerSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-// Applies the loaded [log] settings and the security log's burst to the
-// process logger. False (with a message on stderr) when the log file cannot be
+// Applies the loaded [log] settings to the process logger and the security
+// log's budgets. False (with a message on stderr) when the log file cannot be
 // opened.
-bool ConfigureLogging(const LogConfig& log) {
+bool ConfigureLogging(const ServerSettings& settings) {
+  const LogConfig& log = settings.log;
+  guard::SecurityLog::Get().Configure(settings.security_log);
   absl::Status status = Logger::Get().Configure(log);
   if (!status.ok()) {
     std::fprintf(stderr, "%s\n", std::string(status.message()).c_str());
@@ -83,7 +86,7 @@ int ServerMain(int argc, char** argv, ServerProgram& program) {
   if (auto code = program.RunOtherMode(cl)) return *code;
   BlockServerSignals();
   const ServerSettings& settings = program.server_settings();
-  if (!ConfigureLogging(settings.log)) return config::kExitRuntime;
+  if (!ConfigureLogging(settings)) return config::kExitRuntime;
   if (auto code = program.Prepare()) return *code;
   Server server(settings.server, [&program](Connection& connection) {
     return program.NewSession(connection);

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
 #include "common/crypto/client_cipher.h"
+#include "common/guard/security_log.h"
 #include "common/protocol/frame.h"
 #include "server/game/account/account_store.h"
 #include "server/game/game_packets.h"
@@ -129,8 +130,8 @@ absl::Status GameSession::HandleLogin(runtime::Connection& conn,
   // A connection accepted before its IP was banned must not keep guessing.
   if (registry_.IsBanned(conn.peer())) {
     counters.logins_while_banned.fetch_add(1, std::memory_order_relaxed);
-    Logger::Get().Security(SecurityEvent::kBannedIp, conn.peer_ip(),
-                           "at login");
+    guard::LogSecurity(guard::SecurityEvent::kBannedIp, conn.peer(),
+                       "at login");
     return absl::PermissionDeniedError("banned IP");
   }
   // The serial identifies a client build (real clients never change it), so
@@ -224,7 +225,7 @@ absl::Status GameSession::LoginFailed(runtime::Connection& conn,
     absl::StrAppend(&details, "; ",
                     registry_.BanIp(conn.peer(), "failed logins"));
   }
-  Logger::Get().Security(SecurityEvent::kLoginFailed, conn.peer_ip(), details);
+  guard::LogSecurity(guard::SecurityEvent::kLoginFailed, conn.peer(), details);
   const bool last = failed_logins_ >= kMaxFailedLoginsPerConnection;
   absl::Status sent =
       Answer(conn, last ? LoginAnswer::kTooManyFailures : answer);

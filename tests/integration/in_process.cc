@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "common/base/log.h"
+#include "common/guard/security_log.h"
 #include "tests/integration/harness.h"
 
 namespace muwarden::testing {
@@ -26,7 +27,7 @@ bool InProcessConnectServer::Start(std::vector<std::string> sets,
   // reader of that pipe.
   LogConfig log;
   log.file = MakeTempDir() + "/server.log";
-  log.security_burst = settings_.base.log.security_burst;
+  guard::SecurityLog::Get().Configure(settings_.base.security_log);
   Logger::Get().Configure(log).IgnoreError();
   limits_ = limits;
   server_ = std::make_unique<runtime::Server>(

@@ -108,7 +108,7 @@ TEST_F(AdmissionTest, RateLimitThenFloodAutobanOfTheClientBlock) {
   EXPECT_EQ(Rejected(RejectReason::kFloodAutoban), 1u);
   ASSERT_EQ(autobans_.size(), 1u);
   EXPECT_EQ(autobans_[0].cidr.ToString(), "198.51.100.9");
-  EXPECT_EQ(autobans_[0].ip, "198.51.100.9");
+  EXPECT_EQ(autobans_[0].ip.ToString(), "198.51.100.9");
   EXPECT_EQ(autobans_[0].reason, "flood autoban");
   EXPECT_EQ(autobans_[0].duration, absl::Seconds(3600));
   EXPECT_TRUE(pairs[2].PeerSeesClose());

@@ -18,7 +18,8 @@ namespace muwarden::runtime {
 namespace {
 
 PendingBan Ban(const char* cidr, const char* ip, absl::Duration duration) {
-  return {*guard::ParseCidr(cidr), duration, ip, "flood autoban"};
+  return {*guard::ParseCidr(cidr), duration, *guard::ParseIp(ip),
+          "flood autoban"};
 }
 
 class BanWriterTest : public ::testing::Test {

@@ -45,7 +45,7 @@ TEST(ConnectSettingsTest, DefaultsMatchTheSpec) {
   EXPECT_EQ(s.connection.raw_packets.window, absl::Seconds(2));
   EXPECT_TRUE(s.guard.allowlist.empty());
   EXPECT_EQ(s.bans.path, "");
-  EXPECT_EQ(c.base.log.security_burst, 10);
+  EXPECT_EQ(c.base.security_log.burst, 10);
   EXPECT_EQ(c.base.log.level, LogLevel::kInfo);
   EXPECT_EQ(c.base.log.file, "");
   ASSERT_EQ(c.gameservers.size(), 1u);
@@ -72,8 +72,8 @@ TEST(ConnectSettingsTest, KeysReachTheUnitsThatOwnThem) {
   EXPECT_FALSE(s.guard.flood_autoban);
   EXPECT_EQ(s.guard.allowlist.size(), 2u);
   EXPECT_EQ(c.base.log.level, LogLevel::kDebug);
-  EXPECT_EQ(c.base.log.security_burst, 3);
-  EXPECT_EQ(c.base.log.max_tracked, 100u);
+  EXPECT_EQ(c.base.security_log.burst, 3);
+  EXPECT_EQ(c.base.security_log.max_tracked, 100u);
 }
 
 TEST(ConnectSettingsTest, ValuesAreParsedOnceByTheUnitsParser) {

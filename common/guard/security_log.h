@@ -1,0 +1,118 @@
+// SecurityLog: the security events of SPEC section 7, written through a
+// Logger at WARN in [security] as "<fixed text>: <ip>" plus " (<details>)";
+// fail2ban filters match these bytes. So that a flood cannot fill the disk,
+// each client block (an IPv4 address or an IPv6 /64) gets `burst` lines per
+// event a minute and all clients together max(1000, 100 * burst); what is
+// held back is counted and summarised in one line when its minute is over.
+// Thread-safe.
+#ifndef MUWARDEN_COMMON_GUARD_SECURITY_LOG_H_
+#define MUWARDEN_COMMON_GUARD_SECURITY_LOG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "common/base/clock.h"
+#include "common/base/log.h"
+#include "common/base/mutex.h"
+#include "common/config/schema.h"
+#include "common/guard/ip_address.h"
+
+namespace muwarden::guard {
+
+// The fixed text of each event (SecurityEventText) is what precedes ": <ip>".
+// clang-format off
+enum class SecurityEvent : uint8_t {
+  kBannedIp,          // Rejected banned IP
+  kConnRate,          // Connection rate limited
+  kAutoban,           // Auto-banned flooding IP
+  kMulticlient,       // Multiclient limit reached
+  kServerFull,        // Server full, rejected
+  kHandshakeTimeout,  // Handshake timeout
+  kReadTimeout,       // Read timeout
+  kWriteTimeout,      // Write timeout
+  kPacketRate,        // Packet rate exceeded
+  kOversize,          // Oversize packet
+  kMalformed,         // Malformed packet
+  kLoginFailed,       // Login failed
+  kCount,
+};
+// clang-format on
+
+absl::string_view SecurityEventText(SecurityEvent event);
+
+struct SecurityLogConfig {
+  int burst = 10;              // lines per client block and event per minute
+  size_t max_tracked = 65536;  // cap of the per-block table
+
+  // [security] log_burst. max_tracked follows server.max_tracked_ips
+  // (runtime::ServerSettings).
+  void Describe(config::Schema& schema);
+};
+
+class SecurityLog {
+ public:
+  // The process-wide security log: writes through Logger::Get() on the real
+  // clock, with the default config until Configure() is called.
+  static SecurityLog& Get();
+
+  // `sink` stamps and writes the lines; `clock` (monotonic Now()) times the
+  // minutes. Neither is owned.
+  SecurityLog(Logger& sink, Clock& clock);
+  SecurityLog(const SecurityLog&) = delete;
+  SecurityLog& operator=(const SecurityLog&) = delete;
+
+  void Configure(const SecurityLogConfig& config) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // "<event text>: <peer>" plus " (<details>)" when details is not empty,
+  // unless the peer's block or all clients are over their budget. Cheap for
+  // a line that is not printed: the address is formatted only when it is.
+  void Log(SecurityEvent event, const IpAddress& peer,
+           absl::string_view details = {}) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Prints the summaries of minutes that have ended; call now and then.
+  void FlushSummaries() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  // One budget per event and client block, so rotating through a /64 buys no
+  // extra lines.
+  using BurstKey = std::pair<SecurityEvent, IpKey>;
+  struct BurstState {
+    absl::Time window_start;
+    int printed = 0;
+    int64_t suppressed = 0;
+    IpAddress last;  // named in the summary
+  };
+
+  void WriteLocked(absl::string_view message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FlushSummariesLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void SummariseLocked(SecurityEvent event, const BurstState& state,
+                       absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The all-clients cap: true when one more line may be printed this minute.
+  bool TakeGlobalLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  Logger& sink_;
+  Clock& clock_;
+  // Held while writing, so a summary and the line after it keep their order.
+  Mutex mu_;
+  SecurityLogConfig config_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<BurstKey, BurstState> bursts_ ABSL_GUARDED_BY(mu_);
+  absl::Time global_start_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  int64_t global_printed_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t global_suppressed_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+// SecurityLog::Get().Log(event, peer, details).
+inline void LogSecurity(SecurityEvent event, const IpAddress& peer,
+                        absl::string_view details = {}) {
+  SecurityLog::Get().Log(event, peer, details);
+}
+
+}  // namespace muwarden::guard
+
+#endif  // MUWARDEN_COMMON_GUARD_SECURITY_LOG_H_
