@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 
@@ -106,20 +105,6 @@ void Logger::Log(LogLevel level, absl::string_view category,
   line.push_back('\n');
   std::fwrite(line.data(), 1, line.size(), out_);
   std::fflush(out_);
-}
-
-void LogConfig::Describe(config::Schema& s) {
-  s.Path("log", "file", &file, "log file; empty = stdout");
-  s.Custom<LogLevel>(
-      "log", "level", &level, "debug, info, warn or error",
-      [](absl::string_view v) -> absl::StatusOr<LogLevel> {
-        LogLevel parsed;
-        absl::Status status =
-            ParseLogLevel(absl::StripAsciiWhitespace(v), &parsed);
-        if (!status.ok()) return status;
-        return parsed;
-      },
-      [](const LogLevel& l) { return absl::AsciiStrToLower(LogLevelName(l)); });
 }
 
 }  // namespace muwarden

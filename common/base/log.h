@@ -16,7 +16,6 @@
 #include "absl/strings/string_view.h"
 #include "common/base/clock.h"
 #include "common/base/mutex.h"
-#include "common/config/schema.h"
 
 namespace muwarden {
 
@@ -29,9 +28,6 @@ absl::string_view LogLevelName(LogLevel level);
 struct LogConfig {
   std::string file;  // empty = stdout
   LogLevel level = LogLevel::kInfo;
-
-  // [log] file, level.
-  void Describe(config::Schema& schema);
 };
 
 class Logger {

@@ -165,12 +165,13 @@ void Schema::String(absl::string_view section, absl::string_view key,
 
 void Schema::Path(absl::string_view section, absl::string_view key,
                   std::string* field, absl::string_view help,
-                  absl::string_view beside_config) {
+                  absl::string_view beside_config, Check check) {
   Key& k = AddKey(
       section, key, std::string(help),
-      [field](absl::string_view v, const std::string& dir) {
+      [field, check](absl::string_view v, const std::string& dir) {
         std::string t(absl::StripAsciiWhitespace(v));
         absl::Status status = CheckPrintable(t, 4096);
+        if (status.ok() && check) status = check(t);
         if (!status.ok()) return status;
         if (!t.empty() && t[0] != '/' && !dir.empty()) {
           t = absl::StrCat(dir, "/", t);
@@ -210,14 +211,16 @@ void Schema::Apply(const std::vector<Assignment>& assignments,
       if (absl::StartsWith(a.section, f.prefix)) family = &f;
     }
     if (family != nullptr) {
-      int index;
-      if (!absl::SimpleAtoi(a.section.substr(family->prefix.size()), &index) ||
-          index < 0 || index > family->max_index) {
+      // A section name has no blanks: "[gameserver. 1]" is not section 1.
+      const std::string number = a.section.substr(family->prefix.size());
+      absl::StatusOr<int64_t> index =
+          ParseInteger(number, 0, family->max_index);
+      if (!index.ok() || number != absl::StripAsciiWhitespace(number)) {
         status = absl::InvalidArgumentError(
             absl::StrCat("unknown section (expected [", family->prefix,
                          "N] with N a number 0..", family->max_index, ")"));
       } else {
-        status = family->apply(index, a.key, a.value);
+        status = family->apply(static_cast<int>(*index), a.key, a.value);
       }
     } else if (const Key* k = Find(a.section, a.key); k == nullptr) {
       status = absl::NotFoundError("unknown key");

@@ -92,10 +92,11 @@ class Schema {
               Check check = nullptr);
   // A file path. A relative value in a config file is taken relative to that
   // file's folder. When a config file is loaded and `beside_config` is not
-  // empty, the default becomes `<config folder>/<beside_config>`.
+  // empty, the default becomes `<config folder>/<beside_config>`. `check`
+  // (if any) refuses bad values as given.
   void Path(absl::string_view section, absl::string_view key,
             std::string* field, absl::string_view help,
-            absl::string_view beside_config = {});
+            absl::string_view beside_config = {}, Check check = nullptr);
   // Any other type: `parse` turns the text into the field's value (the unit's
   // own parser), `format` prints it back so that `parse` gives it again.
   template <typename T>

@@ -27,8 +27,8 @@ std::string FormatSeconds(absl::Duration d) {
 absl::StatusOr<int64_t> ParseInteger(absl::string_view text, int64_t min,
                                      int64_t max) {
   const absl::string_view t = absl::StripAsciiWhitespace(text);
-  // SimpleAtoi alone would also take "+8" and inner blanks' neighbours; the
-  // digits-only check keeps one spelling per number.
+  // SimpleAtoi alone would also take "+8"; digits only (after an optional
+  // '-') is the spelling every unit's parser accepts.
   bool digits = !t.empty();
   for (size_t i = 0; i < t.size(); ++i) {
     const bool sign = i == 0 && t[i] == '-' && t.size() > 1;
@@ -53,6 +53,12 @@ absl::StatusOr<absl::Duration> ParseSeconds(absl::string_view text,
   const absl::string_view t = absl::StripAsciiWhitespace(text);
   absl::Duration d;
   double seconds;
+  // No sign but '-' (refused by the range anyway), as for whole numbers.
+  if (!t.empty() && t[0] == '+') {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a duration: '", text, "' (seconds, allowed ",
+                     FormatNumber(min_s), "..", FormatNumber(max_s), ")"));
+  }
   if (absl::SimpleAtod(t, &seconds) && std::isfinite(seconds)) {
     d = absl::Seconds(seconds);
   } else if (!absl::ParseDuration(t, &d) || d == absl::InfiniteDuration()) {

@@ -96,8 +96,13 @@ absl::StatusOr<BanLoadResult> BanList::Load() {
   result.entries = bans.size();
   lines_ = std::move(lines);
   physical_lines_ = static_cast<size_t>(line_number);
-  WriterMutexLock lock(&mu_);
-  bans_ = std::move(bans);
+  {
+    // Swap only: the old map (up to max_entries) is freed after the lock is
+    // released, so a reload never holds up the accept thread's lookups for
+    // longer than a pointer swap.
+    WriterMutexLock lock(&mu_);
+    std::swap(bans_, bans);
+  }
   return result;
 }
 
@@ -220,10 +225,6 @@ size_t BanList::size() const {
   ReaderMutexLock lock(&mu_);
   return bans_.size();
 }
-
-}  // namespace muwarden::guard
-
-namespace muwarden::guard {
 
 void BanListConfig::Describe(config::Schema& s) {
   s.Path("security", "ban_file", &path,

@@ -150,10 +150,6 @@ ConnGuardCounters ConnGuard::Counters() const {
   return c;
 }
 
-}  // namespace muwarden::guard
-
-namespace muwarden::guard {
-
 void ConnGuardConfig::Describe(config::Schema& s) {
   s.Integer("server", "max_clients", &max_clients, 1, 100000,
             "concurrent sockets, joined or not; more are rejected at accept");

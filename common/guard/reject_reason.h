@@ -1,6 +1,7 @@
 // RejectReason: why Layer 1 rejected a connection, one value per check.
-// ConnGuard counts it; the accept thread's one refuse path switches on it to
-// pick the security log event and the status code. Pure; thread-safe.
+// ConnGuard counts it; the accept thread's one refuse path
+// (runtime::Admission::Refuse) switches on it to pick the security log event;
+// RejectStatus gives the canonical status code for each. Pure; thread-safe.
 #ifndef MUWARDEN_COMMON_GUARD_REJECT_REASON_H_
 #define MUWARDEN_COMMON_GUARD_REJECT_REASON_H_
 

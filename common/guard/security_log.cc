@@ -166,10 +166,6 @@ void SecurityLog::FlushSummariesLocked(absl::Time now) {
   }
 }
 
-}  // namespace muwarden::guard
-
-namespace muwarden::guard {
-
 void SecurityLogConfig::Describe(config::Schema& s) {
   s.Integer("security", "log_burst", &burst, 1, 100000,
             "security log lines per IP and event per minute before they are "

@@ -75,10 +75,6 @@ void SlidingWindow::Reset() {
   head_ = 0;
 }
 
-}  // namespace muwarden::guard
-
-namespace muwarden::guard {
-
 void SlidingWindowConfig::Describe(config::Schema& s, absl::string_view section,
                                    absl::string_view name,
                                    absl::string_view help,

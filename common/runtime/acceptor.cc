@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -39,6 +41,12 @@ absl::Status Acceptor::Listen() {
 }
 
 void Acceptor::Start() {
+  if (!listen_fd_.valid()) {
+    // A broken invariant, not something the network can cause: without a
+    // listener the loop would only log EBADF forever.
+    std::fprintf(stderr, "Acceptor::Start before a successful Listen\n");
+    std::abort();
+  }
   thread_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "mw-accept");
     AcceptLoop();

@@ -5,8 +5,14 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+
 namespace muwarden::runtime {
 namespace {
+
+// Marks the status; its presence is all that counts.
+constexpr char kArenaExhaustedPayload[] = "muwarden.arena_exhausted";
 constexpr size_t kAlign = 16;
 constexpr size_t kPage = 4096;
 // Pages kept mapped across connections: enough for a typical connection's
@@ -35,7 +41,6 @@ Arena::~Arena() {
 absl::Span<uint8_t> Arena::Allocate(size_t size) {
   const size_t start = (used_ + kAlign - 1) & ~(kAlign - 1);
   if (base_ == nullptr || start > capacity_ || size > capacity_ - start) {
-    exhausted_ = true;
     return {};
   }
   used_ = start + size;
@@ -50,7 +55,18 @@ void Arena::Reset() {
   }
   used_ = 0;
   high_water_ = 0;
-  exhausted_ = false;
+}
+
+absl::Status ArenaExhaustedError(absl::string_view what) {
+  absl::Status status =
+      absl::ResourceExhaustedError(absl::StrCat("arena exhausted: ", what));
+  status.SetPayload(kArenaExhaustedPayload, absl::Cord());
+  return status;
+}
+
+bool IsArenaExhausted(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kResourceExhausted &&
+         status.GetPayload(kArenaExhaustedPayload).has_value();
 }
 
 }  // namespace muwarden::runtime

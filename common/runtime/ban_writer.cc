@@ -41,8 +41,8 @@ bool BanWriter::Queue(PendingBan ban) {
   MutexLock lock(&mu_);
   // Bounded like every per-IP table; past the cap the IP stays refused by the
   // rate limit (its refusals keep counting) and is banned once the writer has
-  // caught up.
-  if (pending_.size() >= config_.max_pending) return false;
+  // caught up. After Stop() nothing would write it.
+  if (stop_ || pending_.size() >= config_.max_pending) return false;
   if (!pending_blocks_.insert(ban.cidr.ToString()).second) return false;
   pending_.push_back(std::move(ban));
   cv_.Signal();
@@ -85,8 +85,8 @@ void BanWriter::Write(const PendingBan& ban) {
     pending_blocks_.erase(block);
   }
   if (absl::IsResourceExhausted(status)) {
-    LogError("bans",
-             absl::StrCat("not banning ", ban.ip.ToString(), ": ", status.message()));
+    LogError("bans", absl::StrCat("not banning ", ban.ip.ToString(), ": ",
+                                  status.message()));
     return;
   }
   if (!status.ok()) {

@@ -47,7 +47,8 @@ class BanWriter {
   // Writes what is queued, then stops the thread. Idempotent.
   void Stop();
 
-  // False when dropped: the queue is full or the block is already queued.
+  // False when dropped: the queue is full, the block is already queued, or
+  // the writer has stopped.
   bool Queue(PendingBan ban);
 
  private:

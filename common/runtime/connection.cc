@@ -112,7 +112,7 @@ absl::optional<CloseReason> TcpConnection::MapSessionStatus(
                          status.message());
       return CloseReason::kMalformed;
     case absl::StatusCode::kResourceExhausted:
-      if (arena_.exhausted()) {
+      if (IsArenaExhausted(status)) {
         counters_.arena_exhausted.fetch_add(1, std::memory_order_relaxed);
         LogWarn("net", absl::StrCat("arena exhausted, closing: ", peer_ip_));
         return CloseReason::kArenaExhausted;
@@ -288,10 +288,6 @@ CloseReason TcpConnection::Loop(Session& session) {
     if (auto reason = DrainFrames(session, received_at)) return *reason;
   }
 }
-
-}  // namespace muwarden::runtime
-
-namespace muwarden::runtime {
 
 void ConnectionConfig::Describe(config::Schema& s) {
   s.Seconds("server", "handshake_timeout", &handshake.timeout, 0.05, 3600,

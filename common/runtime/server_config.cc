@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace muwarden::runtime {
@@ -30,6 +31,20 @@ absl::Status CheckBindAddress(absl::string_view v) {
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "not an IPv4 or IPv6 address: '", v, "' (e.g. 0.0.0.0, ::, 127.0.0.1)"));
+}
+
+void DescribeLog(config::Schema& s, LogConfig* log) {
+  s.Path("log", "file", &log->file, "log file; empty = stdout");
+  s.Custom<LogLevel>(
+      "log", "level", &log->level, "debug, info, warn or error",
+      [](absl::string_view v) -> absl::StatusOr<LogLevel> {
+        LogLevel parsed;
+        absl::Status status =
+            ParseLogLevel(absl::StripAsciiWhitespace(v), &parsed);
+        if (!status.ok()) return status;
+        return parsed;
+      },
+      [](const LogLevel& l) { return absl::AsciiStrToLower(LogLevelName(l)); });
 }
 
 void DescribeChatWindows(config::Schema& s, guard::SlidingWindowConfig* chat,
@@ -73,7 +88,7 @@ void ServerConfig::Describe(config::Schema& s) {
 
 void ServerSettings::Describe(config::Schema& s) {
   server.Describe(s);
-  log.Describe(s);
+  DescribeLog(s, &log);
   security_log.Describe(s);
   s.OnLoaded([this](config::SettingsErrors&) {
     security_log.max_tracked = server.guard.max_tracked_ips;

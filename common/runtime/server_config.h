@@ -52,6 +52,10 @@ void DescribeChatWindows(config::Schema& schema,
                          guard::SlidingWindowConfig* chat,
                          guard::SlidingWindowConfig* whisper);
 
+// [log] file and level of the process logger (base/log is a sink that knows
+// nothing of settings).
+void DescribeLog(config::Schema& schema, LogConfig* log);
+
 // The listen address must be an IP literal: the server binds it as given,
 // with no name lookup.
 absl::Status CheckBindAddress(absl::string_view v);

@@ -49,9 +49,8 @@ int RunUntilSignalled(const ServerConfig& config, Server& server) {
                  std::string(status.message()).c_str());
     return 1;
   }
-  LogInfo("server",
-          absl::StrCat(config.name, " listening on ",
-                       config.bind, " port ", server.port()));
+  LogInfo("server", absl::StrCat(config.name, " listening on ", config.bind,
+                                 " port ", server.port()));
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

@@ -130,10 +130,6 @@ void WorkerPool::Shutdown() {
   threads_.store(0, std::memory_order_relaxed);
 }
 
-}  // namespace muwarden::runtime
-
-namespace muwarden::runtime {
-
 void WorkerPoolConfig::Describe(config::Schema& s) {
   s.Kib("server", "worker_stack_kib", &stack_bytes, 64, 8192,
         "stack size of each worker thread in KiB");

@@ -37,10 +37,8 @@ GameSession::GameSession(PlayerRegistry& registry, uint16_t player_id)
 
 absl::Status GameSession::OnOpen(runtime::Connection& conn) {
   buffer_ = conn.arena().Allocate(registry_.config().max_frame_size);
-  // The runtime sees the arena's exhausted() and counts it as such.
   if (buffer_.empty()) {
-    return absl::ResourceExhaustedError(
-        "no arena room for the decryption buffer");
+    return runtime::ArenaExhaustedError("no room for the decryption buffer");
   }
   auto join = BuildJoin(player_id_, registry_.config().join_version);
   return conn.Send(join);

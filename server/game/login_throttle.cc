@@ -113,10 +113,6 @@ size_t LoginThrottle::locked_accounts(absl::Time now) const {
       [now](const AccountFailures& a) { return now < a.locked_until; }));
 }
 
-}  // namespace muwarden::game
-
-namespace muwarden::game {
-
 void LoginThrottleConfig::Describe(config::Schema& s) {
   // Both limits are sliding windows, which count at most
   // kMaxSlidingWindowLimit events.

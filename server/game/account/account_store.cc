@@ -96,10 +96,8 @@ absl::Status AccountNameTakenError(absl::string_view name) {
 
 void AccountStoreConfig::Describe(config::Schema& s) {
   s.Path("game", "database", &path,
-         "account database (SQLite), created on first start");
-  s.OnLoaded([this](config::SettingsErrors& errors) {
-    if (path.empty()) errors.Add("game.database: must not be empty");
-  });
+         "account database (SQLite), created on first start", {},
+         config::CheckNonEmpty);
 }
 
 }  // namespace muwarden::game

@@ -27,6 +27,8 @@ TEST(ValueTest, SecondsTakeFractionsAndUnits) {
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(ParseSeconds("soon", 0, 10).status().code(),
             absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseSeconds("+5", 0, 10).status().code(),
+            absl::StatusCode::kInvalidArgument);
   absl::StatusOr<absl::Duration> low = ParseSeconds("0.01", 0.05, 10);
   EXPECT_EQ(low.status().code(), absl::StatusCode::kOutOfRange);
   EXPECT_EQ(low.status().message(),

@@ -33,16 +33,15 @@ TEST(ArenaTest, ResetMakesTheWholeArenaAvailableAgain) {
   EXPECT_EQ(again.size(), 64u * 1024);
 }
 
-TEST(ArenaTest, RemembersAFailedAllocationUntilReset) {
-  Arena arena(4096);
-  EXPECT_FALSE(arena.Allocate(4096).empty());
-  EXPECT_FALSE(arena.exhausted());  // filled, but nothing refused yet
-  EXPECT_TRUE(arena.Allocate(1).empty());
-  EXPECT_TRUE(arena.exhausted());
-  EXPECT_EQ(arena.AllocateArray<uint64_t>(1), nullptr);
-  EXPECT_TRUE(arena.exhausted());
-  arena.Reset();
-  EXPECT_FALSE(arena.exhausted());
+TEST(ArenaTest, ExhaustedIsAMarkedStatusNotAMessage) {
+  const absl::Status full = ArenaExhaustedError("decryption buffer");
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_TRUE(IsArenaExhausted(full));
+  EXPECT_EQ(full.message(), "arena exhausted: decryption buffer");
+  // Another cap with the same code, even with the same words, is not one.
+  EXPECT_FALSE(IsArenaExhausted(
+      absl::ResourceExhaustedError("arena exhausted: decryption buffer")));
+  EXPECT_FALSE(IsArenaExhausted(absl::OkStatus()));
 }
 
 }  // namespace

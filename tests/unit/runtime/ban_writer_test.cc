@@ -78,9 +78,28 @@ TEST_F(BanWriterTest, ABlockIsQueuedOnceAndTheQueueIsBounded) {
   writer.Stop();
   EXPECT_TRUE(bans.Check(*guard::ParseIp("203.0.113.8")).banned);
   EXPECT_FALSE(bans.Check(*guard::ParseIp("203.0.113.9")).banned);
-  // Written, so the block may be queued again.
-  EXPECT_TRUE(
+  // Stopped: nothing would write it, so it is not accepted.
+  EXPECT_FALSE(
+      writer.Queue(Ban("203.0.113.10/32", "203.0.113.10", absl::Hours(1))));
+}
+
+TEST_F(BanWriterTest, AWrittenBlockMayBeQueuedAgain) {
+  guard::BanList bans({}, clock_);
+  BanWriter writer({"", 2}, bans, clock_);
+  writer.Start();
+  ASSERT_TRUE(
       writer.Queue(Ban("203.0.113.7/32", "203.0.113.7", absl::Hours(1))));
+  // The writer drains the queue on its own thread: once it has written the
+  // ban, the block is accepted again (bounded wait).
+  bool queued_again = false;
+  for (int i = 0; i < 2000 && !queued_again; ++i) {
+    absl::SleepFor(absl::Milliseconds(1));
+    queued_again =
+        writer.Queue(Ban("203.0.113.7/32", "203.0.113.7", absl::Hours(1)));
+  }
+  EXPECT_TRUE(queued_again);
+  EXPECT_TRUE(bans.Check(*guard::ParseIp("203.0.113.7")).banned);
+  writer.Stop();
 }
 
 TEST_F(BanWriterTest, StopWithoutStartIsHarmless) {

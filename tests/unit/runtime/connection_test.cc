@@ -242,18 +242,18 @@ TEST_F(ConnectionTest, RawWindowSlides) {
   EXPECT_EQ(counters_.frames_handled.load(), 10u);
 }
 
-TEST_F(ConnectionTest,
-       ResourceExhaustedAfterAFailedArenaAllocationIsArenaExhausted) {
+TEST_F(ConnectionTest, ArenaExhaustedStatusIsCountedAsSuch) {
   session_.open_allocation = 1 << 20;  // more than the 64 KiB arena
-  session_.open_status = absl::ResourceExhaustedError("no room for buffers");
+  session_.open_status = ArenaExhaustedError("no room for buffers");
 
   EXPECT_EQ(Run(), CloseReason::kArenaExhausted);
   EXPECT_EQ(counters_.arena_exhausted.load(), 1u);
 }
 
-TEST_F(ConnectionTest, ResourceExhaustedWithRoomInTheArenaIsACapClose) {
-  session_.open_allocation = 16;
-  session_.open_status = absl::ResourceExhaustedError("arena");
+TEST_F(ConnectionTest,
+       OtherResourceExhaustedIsACapCloseEvenAfterAFailedAllocation) {
+  session_.open_allocation = 1 << 20;  // fails, but the session says why not
+  session_.open_status = absl::ResourceExhaustedError("arena exhausted");
 
   EXPECT_EQ(Run(), CloseReason::kSessionClosed);
   EXPECT_EQ(counters_.arena_exhausted.load(), 0u);

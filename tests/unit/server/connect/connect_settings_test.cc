@@ -160,9 +160,10 @@ TEST(ConnectSettingsTest,
   config::SettingsErrors bad;
   Load({"gameserver.1.load=101",
         "gameserver.1.host=a-very-long-host-name.example",
-        "gameserver.1.color=red", "gameserver.x.id=1"},
+        "gameserver.1.color=red", "gameserver.x.id=1", "gameserver.+2.id=1",
+        "gameserver. 3.id=1"},
        bad);
-  EXPECT_EQ(bad.messages().size(), 4u) << Joined(bad);
+  EXPECT_EQ(bad.messages().size(), 6u) << Joined(bad);
 }
 
 TEST(ConnectSettingsTest, PrintedIniLoadsToTheSameSettings) {
