@@ -176,6 +176,19 @@ class Client:
                 return False
             raise
 
+    def _recv(self, size):
+        """One recv of up to `size` bytes; None (and closed_by_server set) once the server
+        has closed. socket.timeout goes to the caller."""
+        try:
+            chunk = self.sock.recv(size)
+        except ConnectionResetError:
+            self.closed_by_server = "reset"
+            return None
+        if not chunk:
+            self.closed_by_server = "eof"
+            return None
+        return chunk
+
     def read_exactly(self, n, timeout):
         """Up to n bytes; fewer if the deadline passes or the server closes."""
         end = time.monotonic() + timeout
@@ -186,14 +199,10 @@ class Client:
                 break
             self.sock.settimeout(left)
             try:
-                chunk = self.sock.recv(n - len(out))
+                chunk = self._recv(n - len(out))
             except socket.timeout:
                 break
-            except ConnectionResetError:
-                self.closed_by_server = "reset"
-                break
-            if not chunk:
-                self.closed_by_server = "eof"
+            if chunk is None:
                 break
             out += chunk
         self.received += out
@@ -209,16 +218,12 @@ class Client:
                 break
             self.sock.settimeout(min(left, settle) if out else left)
             try:
-                chunk = self.sock.recv(65536)
+                chunk = self._recv(65536)
             except socket.timeout:
                 if out:
                     break
                 continue
-            except ConnectionResetError:
-                self.closed_by_server = "reset"
-                break
-            if not chunk:
-                self.closed_by_server = "eof"
+            if chunk is None:
                 break
             out += chunk
         self.received += out

@@ -43,6 +43,19 @@ Request Parse(absl::Span<const uint8_t> frame) {
   return r;
 }
 
+// C2 <length: 2, big-endian> <kCodeServer> <sub>, with room for `length`
+// bytes; the caller appends the rest.
+Packet StartServerC2(size_t length, uint8_t sub) {
+  Packet p;
+  p.reserve(length);
+  p.push_back(protocol::kC2);
+  p.push_back(static_cast<uint8_t>(length >> 8));
+  p.push_back(static_cast<uint8_t>(length & 0xFF));
+  p.push_back(kCodeServer);
+  p.push_back(sub);
+  return p;
+}
+
 }  // namespace
 
 Packet BuildHello() { return {0xC1, 0x04, 0x00, 0x01}; }
@@ -50,13 +63,7 @@ Packet BuildHello() { return {0xC1, 0x04, 0x00, 0x01}; }
 Packet BuildServerList(const std::vector<GameServerEntry>& servers) {
   const auto sorted = SortedById(servers);
   const size_t length = 7 + 4 * sorted.size();
-  Packet p;
-  p.reserve(length);
-  p.push_back(protocol::kC2);
-  p.push_back(static_cast<uint8_t>(length >> 8));
-  p.push_back(static_cast<uint8_t>(length & 0xFF));
-  p.push_back(kCodeServer);
-  p.push_back(kSubList);
+  Packet p = StartServerC2(length, kSubList);
   p.push_back(static_cast<uint8_t>(sorted.size() >> 8));
   p.push_back(static_cast<uint8_t>(sorted.size() & 0xFF));
   for (const auto& s : sorted) {
@@ -74,13 +81,7 @@ Packet BuildServerListOld(const std::vector<GameServerEntry>& servers) {
     if (s.id <= 0xFF) fitting.push_back(s);
   }
   const size_t length = 6 + 2 * fitting.size();
-  Packet p;
-  p.reserve(length);
-  p.push_back(protocol::kC2);
-  p.push_back(static_cast<uint8_t>(length >> 8));
-  p.push_back(static_cast<uint8_t>(length & 0xFF));
-  p.push_back(kCodeServer);
-  p.push_back(kSubListOld);
+  Packet p = StartServerC2(length, kSubListOld);
   p.push_back(static_cast<uint8_t>(fitting.size()));
   for (const auto& s : fitting) {
     p.push_back(static_cast<uint8_t>(s.id));

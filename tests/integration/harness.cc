@@ -29,6 +29,21 @@ int PollMs(absl::Time deadline) {
   return static_cast<int>(absl::ToInt64Milliseconds(left)) + 1;
 }
 
+// One recv of up to `cap` (> 0) bytes into `buf`: how many, or 0 with `how`
+// set to why the stream ended (EOF, reset, other error).
+size_t RecvSome(int fd, uint8_t* buf, size_t cap, ReadEnd& how) {
+  const ssize_t got = ::recv(fd, buf, cap, 0);
+  if (got == 0) {
+    how = ReadEnd::kEof;
+    return 0;
+  }
+  if (got < 0) {
+    how = errno == ECONNRESET ? ReadEnd::kReset : ReadEnd::kError;
+    return 0;
+  }
+  return static_cast<size_t>(got);
+}
+
 bool FillAddress(const std::string& host, int port, sockaddr_storage* addr,
                  socklen_t* len) {
   std::memset(addr, 0, sizeof(*addr));
@@ -121,15 +136,9 @@ Bytes RawClient::ReadExactly(size_t n, absl::Duration timeout, ReadEnd* end) {
       break;
     }
     uint8_t buf[4096];
-    ssize_t got = ::recv(fd_, buf, std::min(sizeof(buf), n - out.size()), 0);
-    if (got == 0) {
-      how = ReadEnd::kEof;
-      break;
-    }
-    if (got < 0) {
-      how = errno == ECONNRESET ? ReadEnd::kReset : ReadEnd::kError;
-      break;
-    }
+    const size_t got =
+        RecvSome(fd_, buf, std::min(sizeof(buf), n - out.size()), how);
+    if (got == 0) break;
     out.insert(out.end(), buf, buf + got);
   }
   if (end != nullptr) *end = how;
@@ -166,16 +175,9 @@ ReadEnd RawClient::WaitClosed(absl::Duration timeout, size_t* discarded) {
       break;
     }
     uint8_t buf[4096];
-    ssize_t got = ::recv(fd_, buf, sizeof(buf), 0);
-    if (got == 0) {
-      how = ReadEnd::kEof;
-      break;
-    }
-    if (got < 0) {
-      how = errno == ECONNRESET ? ReadEnd::kReset : ReadEnd::kError;
-      break;
-    }
-    dropped += static_cast<size_t>(got);
+    const size_t got = RecvSome(fd_, buf, sizeof(buf), how);
+    if (got == 0) break;
+    dropped += got;
   }
   if (discarded != nullptr) *discarded = dropped;
   return how;

@@ -90,6 +90,25 @@ RawClient Attacker(int port, const std::string& source = "127.0.0.66",
   return c;
 }
 
+// `count` server list requests back to back.
+Bytes ListRequests(int count) {
+  Bytes burst;
+  for (int i = 0; i < count; ++i)
+    burst.insert(burst.end(), kListRequest.begin(), kListRequest.end());
+  return burst;
+}
+
+// Starts `s` with `sets` plus 200 game servers, which make each list answer 807
+// bytes, and no cap on list requests.
+bool StartWithLongLists(InProcessConnectServer& s,
+                        std::vector<std::string> sets) {
+  for (int i = 0; i < 200; ++i)
+    sets.push_back(absl::StrCat("gameserver.", i, ".load=1"));
+  connect::ConnectLimits limits;
+  limits.max_list_requests = 100000;
+  return s.Start(sets, limits);
+}
+
 TEST(LayersTest, SilentSlowlorisClosedAtHandshakeTimeout) {
   InProcessConnectServer s;
   ASSERT_TRUE(s.Start({"server.handshake_timeout=1"}));
@@ -289,9 +308,7 @@ TEST(LayersTest, PacketFloodOverTheWindowDisconnectsAtTheLimitDoesNot) {
       {"ratelimit.raw_pkt_rate_limit=10", "ratelimit.raw_pkt_rate_window=2"}));
   {
     RawClient client = Attacker(s.port(), "127.0.0.67");
-    Bytes burst;
-    for (int i = 0; i < 10; ++i)
-      burst.insert(burst.end(), kListRequest.begin(), kListRequest.end());
+    const Bytes burst = ListRequests(10);
     ASSERT_TRUE(client.Send(burst));
     EXPECT_EQ(client.ReadExactly(10 * kListSize, kIo).size(), 10 * kListSize);
     EXPECT_EQ(client.WaitClosed(absl::Milliseconds(300)),
@@ -299,9 +316,7 @@ TEST(LayersTest, PacketFloodOverTheWindowDisconnectsAtTheLimitDoesNot) {
   }
   {
     RawClient attacker = Attacker(s.port(), "127.0.0.68");
-    Bytes burst;
-    for (int i = 0; i < 11; ++i)
-      burst.insert(burst.end(), kListRequest.begin(), kListRequest.end());
+    const Bytes burst = ListRequests(11);
     const absl::Time start = absl::Now();
     ASSERT_TRUE(attacker.Send(burst));
     size_t answered = 0;
@@ -319,19 +334,12 @@ TEST(LayersTest, SlowReaderDisconnectedAtWriteTimeoutOthersKeepFlowing) {
   std::vector<std::string> sets = {
       "server.write_timeout=1", "ratelimit.raw_pkt_rate_limit=65536",
       "ratelimit.raw_pkt_rate_window=1", "server.read_timeout=30"};
-  // 200 game servers make each list answer 807 bytes.
-  for (int i = 0; i < 200; ++i)
-    sets.push_back(absl::StrCat("gameserver.", i, ".load=1"));
-  connect::ConnectLimits limits;
-  limits.max_list_requests = 100000;
   InProcessConnectServer s;
-  ASSERT_TRUE(s.Start(sets, limits));
+  ASSERT_TRUE(StartWithLongLists(s, sets));
   RawClient reader = Attacker(s.port(), "127.0.0.69", /*rcvbuf=*/1024);
   // 20000 requests ask for 16 MB of answers, more than the kernel buffers on
   // both sides (tcp_wmem tops out at 4 MB); the client reads none of them.
-  Bytes burst;
-  for (int i = 0; i < 20000; ++i)
-    burst.insert(burst.end(), kListRequest.begin(), kListRequest.end());
+  const Bytes burst = ListRequests(20000);
   const absl::Time start = absl::Now();
   ASSERT_TRUE(reader.Send(burst));
   // Meanwhile another client is served normally.
@@ -354,18 +362,12 @@ TEST(LayersTest, SlowReaderDisconnectedAtWriteTimeoutOthersKeepFlowing) {
 TEST(LayersTest, ResetInTheMiddleOfASendLeavesTheProcessServing) {
   std::vector<std::string> sets = {"ratelimit.raw_pkt_rate_limit=65536",
                                    "ratelimit.raw_pkt_rate_window=1"};
-  for (int i = 0; i < 200; ++i)
-    sets.push_back(absl::StrCat("gameserver.", i, ".load=1"));
-  connect::ConnectLimits limits;
-  limits.max_list_requests = 100000;
   InProcessConnectServer s;
-  ASSERT_TRUE(s.Start(sets, limits));
+  ASSERT_TRUE(StartWithLongLists(s, sets));
   for (int round = 0; round < 20; ++round) {
     RawClient attacker = Attacker(s.port(), absl::StrCat("127.0.2.", round + 1),
                                   /*rcvbuf=*/1024);
-    Bytes burst;
-    for (int i = 0; i < 500; ++i)
-      burst.insert(burst.end(), kListRequest.begin(), kListRequest.end());
+    const Bytes burst = ListRequests(500);
     ASSERT_TRUE(attacker.Send(burst));
     absl::SleepFor(
         absl::Milliseconds(20));  // the server is now blocked sending to us

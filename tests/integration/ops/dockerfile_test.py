@@ -6,7 +6,6 @@ the entrypoint; then the image's config generation and entrypoint are run here w
 binaries: the configs point all state into the VOLUMEs and the documented `docker run`
 command lines start the right server with the right flags."""
 
-import argparse
 import json
 import os
 import re
@@ -57,10 +56,7 @@ def exec_form(rest, what):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-dir", required=True)
-    p.add_argument("--bin-dir", required=True)
-    a = p.parse_args()
+    a = ops.parse_args("--source-dir", "--bin-dir")
     src = a.source_dir
     instrs = instructions(os.path.join(src, "Dockerfile"))
     st = stages(instrs)

@@ -4,7 +4,6 @@ filter and jail added (log paths pointed at temporary files) is dumped with
 `fail2ban-client -d`, which parses every file the way the daemon does; the muwarden jail must
 be enabled on both ports with the filter's regex, the date pattern and the limits."""
 
-import argparse
 import os
 import shutil
 import tempfile
@@ -13,9 +12,7 @@ import ops_common as ops
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-dir", required=True)
-    a = p.parse_args()
+    a = ops.parse_args("--source-dir")
     client = shutil.which("fail2ban-client")
     if client is None or not os.path.isfile("/etc/fail2ban/jail.conf"):
         ops.skip("fail2ban is not installed (scripts/setup installs Debian's fail2ban)")

@@ -7,7 +7,6 @@ prefix's binaries and configs, the installed configs pass --check-config with th
 binary, and a second install keeps an operator's edited config and jail while it updates the
 filter."""
 
-import argparse
 import os
 import shutil
 import tempfile
@@ -73,10 +72,7 @@ def check_prefix(cmake, a, prefix, checks):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--build-dir", required=True)
-    p.add_argument("--source-dir", required=True)
-    a = p.parse_args()
+    a = ops.parse_args("--build-dir", "--source-dir")
     cmake = shutil.which("cmake")
     if cmake is None:
         ops.skip("cmake not found")

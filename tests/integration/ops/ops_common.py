@@ -2,12 +2,15 @@
 port with its log in a file, stop it, wait for log lines, and run a command with a deadline.
 Python 3 standard library only."""
 
+import argparse
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SKIP = 77  # CTest SKIP_RETURN_CODE of these tests
@@ -25,6 +28,56 @@ def fail(message):
 def skip(message):
     log(f"SKIP: {message}")
     sys.exit(SKIP)
+
+
+def parse_args(*required, optional=()):
+    """The test's command line: every flag in `required` must be given, those in `optional`
+    default to None."""
+    p = argparse.ArgumentParser()
+    for flag in required:
+        p.add_argument(flag, required=True)
+    for flag in optional:
+        p.add_argument(flag, default=None)
+    return p.parse_args()
+
+
+def read_text(path):
+    """The file's text, or "" while it does not exist yet."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+class Listener:
+    """A stand-in server on 127.0.0.1 and a free port: accepts on a thread, keeps every
+    connection open until close(), and hands each to on_accept (nothing by default)."""
+
+    def __init__(self, backlog):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(backlog)
+        self.port = self.sock.getsockname()[1]
+        self.held = []
+        threading.Thread(target=self.accept_loop, daemon=True).start()
+
+    def accept_loop(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(c)
+            self.on_accept(c)
+
+    def on_accept(self, c):
+        pass
+
+    def close(self):
+        self.sock.close()
+        for c in self.held:
+            c.close()
 
 
 class Server:
@@ -62,18 +115,10 @@ class Server:
         return self
 
     def log(self):
-        try:
-            with open(self.log_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_text(self.log_path)
 
     def stderr(self):
-        try:
-            with open(self.err_path, encoding="utf-8", errors="replace") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        return read_text(self.err_path)
 
     def wait_for_log(self, text, timeout=5.0):
         end = time.monotonic() + timeout

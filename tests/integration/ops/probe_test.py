@@ -3,45 +3,27 @@
 that accept but greet wrongly or not at all: exit 0 only for a real MU greeting in time, 1
 otherwise, 2 for usage errors; it never trips a security line on the server."""
 
-import argparse
 import os
 import socket
 import tempfile
-import threading
 import time
 
 import ops_common as ops
 
 
-class StandIn:
+class StandIn(ops.Listener):
     """Accepts and sends `greeting` (None: nothing), then holds the connection."""
 
     def __init__(self, greeting):
         self.greeting = greeting
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.held = []
-        threading.Thread(target=self.loop, daemon=True).start()
+        super().__init__(backlog=8)
 
-    def loop(self):
-        while True:
+    def on_accept(self, c):
+        if self.greeting:
             try:
-                c, _ = self.sock.accept()
+                c.sendall(self.greeting)
             except OSError:
-                return
-            self.held.append(c)
-            if self.greeting:
-                try:
-                    c.sendall(self.greeting)
-                except OSError:
-                    pass
-
-    def close(self):
-        self.sock.close()
-        for c in self.held:
-            c.close()
+                pass
 
 
 def free_port():
@@ -53,11 +35,7 @@ def free_port():
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--probe", required=True)
-    p.add_argument("--connect-server", required=True)
-    p.add_argument("--game-server", required=True)
-    a = p.parse_args()
+    a = ops.parse_args("--probe", "--connect-server", "--game-server")
     checks = []
 
     def check(name, args, want_code, want_text=None, env=None, max_seconds=None):

@@ -9,7 +9,6 @@ GameServer does not answer logins)."""
 import argparse
 import os
 import re
-import socket
 import sys
 import threading
 
@@ -88,27 +87,16 @@ ATTACKS = {
 }
 
 
-class StandIn:
+class StandIn(ops.Listener):
     """A server with no defences at all: it greets, answers a server list request, and
     ignores everything else while keeping the connection open. Used where no setting can turn
     a muwarden defence off, to prove the attack script can say NOT DEFENDED."""
 
     def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
-        self.clients = []
-        threading.Thread(target=self.accept_loop, daemon=True).start()
+        super().__init__(backlog=64)
 
-    def accept_loop(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.clients.append(c)
-            threading.Thread(target=self.serve, args=(c,), daemon=True).start()
+    def on_accept(self, c):
+        threading.Thread(target=self.serve, args=(c,), daemon=True).start()
 
     @staticmethod
     def serve(c):
@@ -122,11 +110,6 @@ class StandIn:
                     c.sendall(bytes.fromhex("C2 00 0B F4 06 00 01 00 00 00 00"))
         except OSError:
             return
-
-    def close(self):
-        self.sock.close()
-        for c in self.clients:
-            c.close()
 
 
 def run_script(script, port, flags, title):

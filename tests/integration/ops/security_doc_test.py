@@ -3,7 +3,6 @@
 the one the binaries print (--print-config), every event the fail2ban filter counts is named
 in it, and its nftables recipe passes `nft -c` (when nft can run here)."""
 
-import argparse
 import glob
 import os
 import re
@@ -70,11 +69,7 @@ def same(documented, printed):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-dir", required=True)
-    p.add_argument("--connect-server", required=True)
-    p.add_argument("--game-server", required=True)
-    a = p.parse_args()
+    a = ops.parse_args("--source-dir", "--connect-server", "--game-server")
     with open(os.path.join(a.source_dir, "SECURITY.md"), encoding="utf-8") as f:
         doc = f.read()
 

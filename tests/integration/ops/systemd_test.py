@@ -5,7 +5,6 @@ security score when systemd-analyze is present; and each unit's exact ExecStart 
 run here with the built binaries and temporary state/log folders: it starts, ExecReload's
 SIGHUP reloads the ban file, and SIGTERM stops it with exit 0."""
 
-import argparse
 import os
 import re
 import shlex
@@ -41,10 +40,7 @@ def parse_unit(path):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--source-dir", required=True)
-    p.add_argument("--bin-dir", default=None)
-    a = p.parse_args()
+    a = ops.parse_args("--source-dir", optional=("--bin-dir",))
     unit_dir = os.path.join(a.source_dir, "config", "systemd")
     with open(os.path.join(a.source_dir, "config", "fail2ban", "jail.d", "muwarden.local"),
               encoding="utf-8") as f:

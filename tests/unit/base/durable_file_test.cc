@@ -4,48 +4,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace muwarden {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "/durable_XXXXXX";
-    dir_ = mkdtemp(tmpl.data());
-    EXPECT_FALSE(dir_.empty());
-  }
-  ~TempDir() {
-    for (const char* name : {"f.txt", "f.txt.tmp", "sub/f.txt"}) {
-      ::unlink(Path(name).c_str());
-    }
-    ::rmdir(Path("sub").c_str());
-    ::rmdir(dir_.c_str());
-  }
-  std::string Path(const char* name) const { return dir_ + "/" + name; }
-
- private:
-  std::string dir_;
-};
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::muwarden::testing::ReadAll;
+using ::muwarden::testing::TempDir;
+using ::muwarden::testing::WriteFile;
 
 bool Exists(const std::string& path) {
   struct stat st;
@@ -66,7 +37,7 @@ TEST(DirOfTest, Folders) {
 }
 
 TEST(ReadWholeFileTest, ReadsMissingIsNotFoundOverCapIsExhausted) {
-  TempDir dir;
+  TempDir dir("durable");
   const std::string path = dir.Path("f.txt");
   absl::StatusOr<std::string> read = ReadWholeFile(path, 100);
   EXPECT_EQ(read.status().code(), absl::StatusCode::kNotFound);
@@ -87,7 +58,7 @@ TEST(ReadWholeFileTest, ReadsMissingIsNotFoundOverCapIsExhausted) {
 }
 
 TEST(ReadWholeFileTest, AFolderIsAnErrorNotAMissingFile) {
-  TempDir dir;
+  TempDir dir("durable");
   ASSERT_EQ(::mkdir(dir.Path("sub").c_str(), 0755), 0);
   absl::StatusOr<std::string> read = ReadWholeFile(dir.Path("sub"), 100);
   EXPECT_FALSE(read.ok());
@@ -95,7 +66,7 @@ TEST(ReadWholeFileTest, AFolderIsAnErrorNotAMissingFile) {
 }
 
 TEST(WriteFileAtomicallyTest, CreatesAndReplacesLeavingNoTempFile) {
-  TempDir dir;
+  TempDir dir("durable");
   const std::string path = dir.Path("f.txt");
   bool replaced = false;
   ASSERT_TRUE(WriteFileAtomically(path, "one\n", &replaced).ok());
@@ -112,9 +83,8 @@ TEST(WriteFileAtomicallyTest, CreatesAndReplacesLeavingNoTempFile) {
 }
 
 TEST(WriteFileAtomicallyTest, KeepsTheModeOfTheFileItReplaces) {
-  TempDir dir;
-  const std::string path = dir.Path("f.txt");
-  WriteFile(path, "old\n");
+  TempDir dir("durable");
+  const std::string path = dir.Write("f.txt", "old\n");
   ASSERT_EQ(::chmod(path.c_str(), 0600), 0);
   ASSERT_TRUE(WriteFileAtomically(path, "new\n").ok());
   EXPECT_EQ(ModeOf(path), 0600u);
@@ -122,7 +92,7 @@ TEST(WriteFileAtomicallyTest, KeepsTheModeOfTheFileItReplaces) {
 }
 
 TEST(WriteFileAtomicallyTest, AFailureLeavesTheOldFileAndNamesThePath) {
-  TempDir dir;
+  TempDir dir("durable");
   // The temp sibling cannot be created inside a folder that does not exist.
   const std::string path = dir.Path("sub/f.txt");
   bool replaced = true;
@@ -145,7 +115,7 @@ TEST(WriteFileAtomicallyTest, AFailureLeavesTheOldFileAndNamesThePath) {
 }
 
 TEST(AppendLineDurablyTest, CreatesThenAppends) {
-  TempDir dir;
+  TempDir dir("durable");
   const std::string path = dir.Path("f.txt");
   const mode_t old_mask = ::umask(022);
   ASSERT_TRUE(AppendLineDurably(path, "first").ok());
@@ -156,15 +126,14 @@ TEST(AppendLineDurablyTest, CreatesThenAppends) {
 }
 
 TEST(AppendLineDurablyTest, ALastLineWithoutNewlineStaysItsOwnLine) {
-  TempDir dir;
-  const std::string path = dir.Path("f.txt");
-  WriteFile(path, "# edited by hand\n1.2.3.4");
+  TempDir dir("durable");
+  const std::string path = dir.Write("f.txt", "# edited by hand\n1.2.3.4");
   ASSERT_TRUE(AppendLineDurably(path, "5.6.7.8").ok());
   EXPECT_EQ(ReadAll(path), "# edited by hand\n1.2.3.4\n5.6.7.8\n");
 }
 
 TEST(AppendLineDurablyTest, AFailureNamesThePathAndTheErrno) {
-  TempDir dir;
+  TempDir dir("durable");
   const std::string path = dir.Path("sub/f.txt");
   absl::Status status = AppendLineDurably(path, "x");
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
@@ -174,7 +143,7 @@ TEST(AppendLineDurablyTest, AFailureNamesThePathAndTheErrno) {
 }
 
 TEST(FsyncDirTest, SyncsAFolderAndReportsAMissingOne) {
-  TempDir dir;
+  TempDir dir("durable");
   EXPECT_TRUE(FsyncDir(dir.Path("")).ok());
   absl::Status status = FsyncDir(dir.Path("sub"));
   EXPECT_FALSE(status.ok());

@@ -1,39 +1,17 @@
 #include "common/base/log.h"
 
-#include <algorithm>
-#include <cstdio>
 #include <string>
 
 #include "absl/time/time.h"
 #include "common/base/clock.h"
 #include "gtest/gtest.h"
+#include "tests/support/captured_stream.h"
 
 namespace muwarden {
 namespace {
 
 // Captures what a Logger writes.
-class Capture {
- public:
-  Capture() : file_(std::tmpfile()) {}
-  ~Capture() { std::fclose(file_); }
-  std::FILE* file() { return file_; }
-  std::string Text() {
-    std::fflush(file_);
-    std::rewind(file_);
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), file_)) > 0) out.append(buf, n);
-    return out;
-  }
-  int Lines() {
-    std::string t = Text();
-    return static_cast<int>(std::count(t.begin(), t.end(), '\n'));
-  }
-
- private:
-  std::FILE* file_;
-};
+using Capture = ::muwarden::testing::CapturedStream;
 
 TEST(LogTest, LineFormatIsIsoUtcWithMillisecondsLevelAndCategory) {
   FakeClock clock;

@@ -1,5 +1,6 @@
 #include "common/config/schema.h"
 
+#include "absl/strings/match.h"
 #include "common/config/command_line.h"
 #include "gtest/gtest.h"
 
@@ -58,8 +59,8 @@ TEST(SchemaTest, AKeyDescribedOnceIsLoadedPrintedAndCommented) {
   EXPECT_EQ(schema.HelpOf("widget", "retries"),
             "attempts after the first (0..5)");
   const std::string printed = schema.PrintIni("title");
-  EXPECT_NE(printed.find("; attempts after the first (0..5)\nretries = 4\n"),
-            std::string::npos)
+  EXPECT_TRUE(absl::StrContains(
+      printed, "; attempts after the first (0..5)\nretries = 4\n"))
       << printed;
   SettingsErrors bad;
   Load(schema, "", {"widget.retries=6"}, bad);
@@ -105,18 +106,18 @@ TEST(SchemaTest, EveryBadValueIsNamedOnce) {
        {"noequals"}, errors);
   const std::string all = Joined(errors);
   EXPECT_EQ(errors.messages().size(), 8u) << all;
-  EXPECT_NE(all.find("widget.size: not a whole number: '+8' (allowed 1..10)"),
-            std::string::npos)
+  EXPECT_TRUE(absl::StrContains(
+      all, "widget.size: not a whole number: '+8' (allowed 1..10)"))
       << all;
-  EXPECT_NE(all.find("widget.buffer_kib: out of range: 2 (allowed 4..64)"),
-            std::string::npos);
-  EXPECT_NE(all.find("widget.timeout: not a duration"), std::string::npos);
-  EXPECT_NE(all.find("widget.enabled: not a boolean"), std::string::npos);
-  EXPECT_NE(all.find("widget.label: must not be empty"), std::string::npos);
-  EXPECT_NE(all.find("widget.bogus: unknown key"), std::string::npos);
-  EXPECT_NE(all.find("nosuch.x: unknown key"), std::string::npos);
-  EXPECT_NE(all.find("--set noequals: expected SECTION.KEY=VALUE"),
-            std::string::npos);
+  EXPECT_TRUE(absl::StrContains(
+      all, "widget.buffer_kib: out of range: 2 (allowed 4..64)"));
+  EXPECT_TRUE(absl::StrContains(all, "widget.timeout: not a duration"));
+  EXPECT_TRUE(absl::StrContains(all, "widget.enabled: not a boolean"));
+  EXPECT_TRUE(absl::StrContains(all, "widget.label: must not be empty"));
+  EXPECT_TRUE(absl::StrContains(all, "widget.bogus: unknown key"));
+  EXPECT_TRUE(absl::StrContains(all, "nosuch.x: unknown key"));
+  EXPECT_TRUE(
+      absl::StrContains(all, "--set noequals: expected SECTION.KEY=VALUE"));
   // Nothing bad was stored.
   EXPECT_EQ(w.size, 3);
   EXPECT_EQ(w.label, "w");
@@ -160,11 +161,12 @@ TEST(SchemaTest, FamiliesAndRules) {
        {"thing.2.color=red"}, errors);
   const std::string all = Joined(errors);
   EXPECT_EQ(errors.messages().size(), 3u) << all;
-  EXPECT_NE(all.find("thing.10.name: unknown section (expected [thing.N] with "
-                     "N a number 0..9)"),
-            std::string::npos)
+  EXPECT_TRUE(absl::StrContains(
+      all,
+      "thing.10.name: unknown section (expected [thing.N] with "
+      "N a number 0..9)"))
       << all;
-  EXPECT_NE(all.find("thing.2.color: unknown key"), std::string::npos) << all;
+  EXPECT_TRUE(absl::StrContains(all, "thing.2.color: unknown key")) << all;
   EXPECT_EQ(seen.size(), 1u);
   EXPECT_EQ(rules_run, 1);
   EXPECT_NE(schema.PrintIni("t").find("[thing.1]"), std::string::npos);

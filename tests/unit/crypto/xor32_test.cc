@@ -11,6 +11,18 @@ namespace {
 
 using ::muwarden::crypto::testing::HexBytes;
 
+std::vector<uint8_t> Encrypted(const char* hex) {
+  std::vector<uint8_t> packet = HexBytes(hex);
+  Xor32Encrypt(absl::MakeSpan(packet));
+  return packet;
+}
+
+std::vector<uint8_t> Decrypted(const char* hex) {
+  std::vector<uint8_t> packet = HexBytes(hex);
+  Xor32Decrypt(absl::MakeSpan(packet));
+  return packet;
+}
+
 TEST(PacketHeaderSizeTest, ByFirstByte) {
   EXPECT_EQ(PacketHeaderSize(0xC1), 2u);
   EXPECT_EQ(PacketHeaderSize(0xC2), 3u);
@@ -22,15 +34,11 @@ TEST(PacketHeaderSizeTest, ByFirstByte) {
 }
 
 TEST(Xor32Test, EncryptVector) {
-  std::vector<uint8_t> packet = HexBytes("C1 06 11 01 02 03");
-  Xor32Encrypt(absl::MakeSpan(packet));
-  EXPECT_EQ(packet, HexBytes("C1 06 11 EE F4 D4"));
+  EXPECT_EQ(Encrypted("C1 06 11 01 02 03"), HexBytes("C1 06 11 EE F4 D4"));
 }
 
 TEST(Xor32Test, DecryptVector) {
-  std::vector<uint8_t> packet = HexBytes("C1 06 11 EE F4 D4");
-  Xor32Decrypt(absl::MakeSpan(packet));
-  EXPECT_EQ(packet, HexBytes("C1 06 11 01 02 03"));
+  EXPECT_EQ(Decrypted("C1 06 11 EE F4 D4"), HexBytes("C1 06 11 01 02 03"));
 }
 
 // Worked by hand: c[4] = 01 ^ 11 ^ K[4] (18) = 08, c[5] = 02 ^ 08 ^ K[5] (23)
@@ -44,9 +52,8 @@ TEST(Xor32Test, C2KeyIndexIsAbsolute) {
 }
 
 TEST(Xor32Test, RealClientPingBody) {
-  std::vector<uint8_t> packet = HexBytes("C3 0C 0E F0 E9 F9 C2 46 8C BF 7E B2");
-  Xor32Decrypt(absl::MakeSpan(packet));
-  EXPECT_EQ(packet, HexBytes("C3 0C 0E 00 01 33 FE 27 00 00 00 00"));
+  EXPECT_EQ(Decrypted("C3 0C 0E F0 E9 F9 C2 46 8C BF 7E B2"),
+            HexBytes("C3 0C 0E 00 01 33 FE 27 00 00 00 00"));
 }
 
 TEST(Xor32Test, RoundTripAllTypesAndLengths) {

@@ -5,9 +5,7 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,6 +16,7 @@
 #include "absl/time/time.h"
 #include "common/base/clock.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 
 namespace muwarden::guard {
 namespace {
@@ -30,38 +29,9 @@ absl::Time Utc(int y, int mo, int d, int h, int mi, int s) {
                          absl::UTCTimeZone());
 }
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = ::testing::TempDir() + "/banlist_XXXXXX";
-    dir_ = mkdtemp(tmpl.data());
-    EXPECT_FALSE(dir_.empty());
-  }
-  ~TempDir() {
-    // Only files this test made; no recursion needed.
-    for (const char* name : {"bans.txt", "bans.txt.tmp", "big.txt"}) {
-      ::unlink(Path(name).c_str());
-    }
-    ::rmdir(Path("sub").c_str());
-    ::rmdir(dir_.c_str());
-  }
-  std::string Path(const char* name) const { return dir_ + "/" + name; }
-
- private:
-  std::string dir_;
-};
-
-void WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using ::muwarden::testing::ReadAll;
+using ::muwarden::testing::TempDir;
+using ::muwarden::testing::WriteFile;
 
 BanListConfig At(const std::string& path) {
   BanListConfig config;
@@ -72,21 +42,21 @@ BanListConfig At(const std::string& path) {
 // ---- loading ----
 
 TEST(BanListTest, LoadReportsEveryBadLineByNumber) {
-  TempDir dir;
-  const std::string path = dir.Path("bans.txt");
-  WriteFile(path,
-            "# muwarden bans\n"             // 1
-            "\n"                            // 2
-            "203.0.113.7 reason=spam\n"     // 3
-            "10.0.0.0/33\n"                 // 4 bad
-            "not-an-ip\n"                   // 5 bad
-            "198.51.100.0/24 until=soon\n"  // 6 bad
-            "2001:db8::/32 color=red\n"     // 7 bad
-            "192.0.2.1 until=2026-01-01T00:00:00Z until=2027-01-01T00:00:00Z\n"
-            "2001:db8:1:2::/64   # trailing comment\r\n"   // 9
-            "192.0.2.9#x\n"                                // 10 bad
-            "  \t \n"                                      // 11
-            "192.0.2.0/24 until=2030-01-01T00:00:00Z\n");  // 12
+  TempDir dir("banlist");
+  const std::string path = dir.Write(
+      "bans.txt",
+      "# muwarden bans\n"             // 1
+      "\n"                            // 2
+      "203.0.113.7 reason=spam\n"     // 3
+      "10.0.0.0/33\n"                 // 4 bad
+      "not-an-ip\n"                   // 5 bad
+      "198.51.100.0/24 until=soon\n"  // 6 bad
+      "2001:db8::/32 color=red\n"     // 7 bad
+      "192.0.2.1 until=2026-01-01T00:00:00Z until=2027-01-01T00:00:00Z\n"
+      "2001:db8:1:2::/64   # trailing comment\r\n"   // 9
+      "192.0.2.9#x\n"                                // 10 bad
+      "  \t \n"                                      // 11
+      "192.0.2.0/24 until=2030-01-01T00:00:00Z\n");  // 12
   FakeClock clock;
   BanList bans(At(path), clock);
   absl::StatusOr<BanLoadResult> r = bans.Load();
@@ -112,7 +82,7 @@ TEST(BanListTest, LoadReportsEveryBadLineByNumber) {
 }
 
 TEST(BanListTest, MissingFileIsEmptyUnreadableIsError) {
-  TempDir dir;
+  TempDir dir("banlist");
   FakeClock clock;
   BanList missing(At(dir.Path("bans.txt")), clock);
   absl::StatusOr<BanLoadResult> r = missing.Load();
@@ -131,7 +101,7 @@ TEST(BanListTest, MissingFileIsEmptyUnreadableIsError) {
 }
 
 TEST(BanListTest, ExpiryAtLoadAndAsTheClockMoves) {
-  TempDir dir;
+  TempDir dir("banlist");
   const std::string path = dir.Path("bans.txt");
   FakeClock clock;
   clock.SetWallNow(Utc(2026, 6, 1, 0, 0, 0));
@@ -193,7 +163,7 @@ TEST(BanListTest, CidrMatching) {
 // ---- persistence ----
 
 TEST(BanListTest, AddPersistsAndAFreshListSeesIt) {
-  TempDir dir;
+  TempDir dir("banlist");
   const std::string path = dir.Path("bans.txt");
   FakeClock clock;
   const absl::Time until = clock.WallNow() + absl::Hours(1);
@@ -224,9 +194,8 @@ TEST(BanListTest, AddPersistsAndAFreshListSeesIt) {
 }
 
 TEST(BanListTest, AddAfterLastLineWithoutNewline) {
-  TempDir dir;
-  const std::string path = dir.Path("bans.txt");
-  WriteFile(path, "# edited by hand\n1.1.1.1");
+  TempDir dir("banlist");
+  const std::string path = dir.Write("bans.txt", "# edited by hand\n1.1.1.1");
   FakeClock clock;
   BanList bans(At(path), clock);
   ASSERT_TRUE(bans.Load().ok());
@@ -240,7 +209,7 @@ TEST(BanListTest, AddAfterLastLineWithoutNewline) {
 }
 
 TEST(BanListTest, AddSanitisesReasonAndRoundsUntilUp) {
-  TempDir dir;
+  TempDir dir("banlist");
   const std::string path = dir.Path("bans.txt");
   FakeClock clock;
   BanList bans(At(path), clock);
@@ -260,7 +229,7 @@ TEST(BanListTest, AddSanitisesReasonAndRoundsUntilUp) {
 }
 
 TEST(BanListTest, AddingAgainExtendsAndFileAgrees) {
-  TempDir dir;
+  TempDir dir("banlist");
   const std::string path = dir.Path("bans.txt");
   FakeClock clock;
   const absl::Time now = clock.WallNow();
@@ -303,15 +272,15 @@ TEST(BanListTest, AddReplacesAnExpiredEntry) {
 }
 
 TEST(BanListTest, RewriteDropsExpiredKeepsComments) {
-  TempDir dir;
-  const std::string path = dir.Path("bans.txt");
-  WriteFile(path,
-            "# operator notes\n"
-            "\n"
-            "1.1.1.1 until=2026-01-01T00:30:00Z reason=short   # soon gone\n"
-            "bogus line\n"
-            "2.2.2.0/24 reason=hand\n"
-            "1.1.1.1 until=2026-01-01T00:10:00Z\n");
+  TempDir dir("banlist");
+  const std::string path = dir.Write(
+      "bans.txt",
+      "# operator notes\n"
+      "\n"
+      "1.1.1.1 until=2026-01-01T00:30:00Z reason=short   # soon gone\n"
+      "bogus line\n"
+      "2.2.2.0/24 reason=hand\n"
+      "1.1.1.1 until=2026-01-01T00:10:00Z\n");
   ::chmod(path.c_str(), 0600);
   FakeClock clock;  // 2026-01-01T00:00:00Z
   BanList bans(At(path), clock);
@@ -363,9 +332,8 @@ TEST(BanListTest, RewriteDropsExpiredKeepsComments) {
 }
 
 TEST(BanListTest, ReloadPicksUpEdits) {
-  TempDir dir;
-  const std::string path = dir.Path("bans.txt");
-  WriteFile(path, "1.1.1.1\n");
+  TempDir dir("banlist");
+  const std::string path = dir.Write("bans.txt", "1.1.1.1\n");
   FakeClock clock;
   BanList bans(At(path), clock);
   ASSERT_TRUE(bans.Load().ok());
@@ -380,7 +348,7 @@ TEST(BanListTest, ReloadPicksUpEdits) {
 }
 
 TEST(BanListTest, WriteFailureStillBansInMemory) {
-  TempDir dir;
+  TempDir dir("banlist");
   FakeClock clock;
   BanList bans(At(dir.Path("sub") + "/missing/bans.txt"), clock);
   absl::Status s = bans.Add(Block("9.9.9.9"), std::nullopt, "x");
@@ -403,7 +371,7 @@ TEST(BanListTest, InMemoryOnly) {
 }
 
 TEST(BanListTest, MaxEntries) {
-  TempDir dir;
+  TempDir dir("banlist");
   const std::string path = dir.Path("bans.txt");
   FakeClock clock;
   BanListConfig config = At(path);
@@ -434,7 +402,7 @@ TEST(BanListTest, MaxEntries) {
 }
 
 TEST(BanListTest, TenThousandEntries) {
-  TempDir dir;
+  TempDir dir("banlist");
   const std::string path = dir.Path("big.txt");
   std::mt19937 rng(12345);
   std::vector<Cidr> cidrs;
@@ -506,9 +474,8 @@ TEST(BanListTest, TenThousandEntries) {
 }
 
 TEST(BanListTest, ConcurrentCheckAddReload) {
-  TempDir dir;
-  const std::string path = dir.Path("bans.txt");
-  WriteFile(path, "10.0.0.0/8\n");
+  TempDir dir("banlist");
+  const std::string path = dir.Write("bans.txt", "10.0.0.0/8\n");
   FakeClock clock;
   BanList bans(At(path), clock);
   ASSERT_TRUE(bans.Load().ok());

@@ -1,7 +1,5 @@
 #include "common/guard/security_log.h"
 
-#include <algorithm>
-#include <cstdio>
 #include <string>
 #include <thread>
 #include <utility>
@@ -11,6 +9,7 @@
 #include "common/base/clock.h"
 #include "common/base/log.h"
 #include "gtest/gtest.h"
+#include "tests/support/captured_stream.h"
 
 namespace muwarden::guard {
 namespace {
@@ -21,35 +20,22 @@ IpAddress Ip(const std::string& text) { return *ParseIp(text); }
 // fake clock.
 class SecurityLogTest : public ::testing::Test {
  protected:
-  SecurityLogTest()
-      : file_(std::tmpfile()), logger_(clock_), log_(logger_, clock_) {
-    logger_.SetStreamForTest(file_);
+  SecurityLogTest() : logger_(clock_), log_(logger_, clock_) {
+    logger_.SetStreamForTest(out_.file());
   }
-  ~SecurityLogTest() override { std::fclose(file_); }
 
   void SetBurst(int burst, size_t max_tracked = 65536) {
     log_.Configure(
         SecurityLogConfig{.burst = burst, .max_tracked = max_tracked});
   }
-  std::string Text() {
-    std::fflush(file_);
-    std::rewind(file_);
-    std::string out;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), file_)) > 0) out.append(buf, n);
-    return out;
-  }
-  int Lines() {
-    const std::string t = Text();
-    return static_cast<int>(std::count(t.begin(), t.end(), '\n'));
-  }
+  std::string Text() { return out_.Text(); }
+  int Lines() { return out_.Lines(); }
   bool Has(const std::string& piece) {
     return Text().find(piece) != std::string::npos;
   }
 
   FakeClock clock_;
-  std::FILE* file_;
+  ::muwarden::testing::CapturedStream out_;
   Logger logger_;
   SecurityLog log_;
 };

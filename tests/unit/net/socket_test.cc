@@ -17,6 +17,7 @@
 #include "common/base/clock.h"
 #include "common/net/poller.h"
 #include "gtest/gtest.h"
+#include "tests/support/loopback.h"
 
 namespace muwarden::net {
 namespace {
@@ -34,17 +35,7 @@ bool Ipv6LoopbackAvailable() {
   return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0;
 }
 
-// Connects a blocking client to 127.0.0.1:port.
-UniqueFd ConnectV4(int port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0)
-      << std::strerror(errno);
-  return fd;
-}
+using ::muwarden::testing::ConnectV4;
 
 std::pair<UniqueFd, UniqueFd> SocketPair() {
   int sv[2];

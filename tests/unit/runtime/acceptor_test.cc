@@ -15,20 +15,12 @@
 #include "common/base/mutex.h"
 #include "common/net/socket.h"
 #include "gtest/gtest.h"
+#include "tests/support/loopback.h"
 
 namespace muwarden::runtime {
 namespace {
 
-net::UniqueFd ConnectV4(int port) {
-  net::UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0)
-      << std::strerror(errno);
-  return fd;
-}
+using ::muwarden::testing::ConnectV4;
 
 TEST(AcceptorTest, HandsEachConnectionToTheCallback) {
   Mutex mu;

@@ -27,6 +27,15 @@ constexpr uint8_t kPing = 0xF2;   // allowed before the handshake
 
 std::vector<uint8_t> Frame(uint8_t code) { return {0xC1, 0x03, code}; }
 
+// `count` frames of `code` back to back, as one read brings them.
+std::vector<uint8_t> Frames(uint8_t code, int count) {
+  std::vector<uint8_t> out;
+  for (int i = 0; i < count; ++i) {
+    for (uint8_t b : Frame(code)) out.push_back(b);
+  }
+  return out;
+}
+
 // Allows login and ping before the handshake; login completes it. OnOpen
 // optionally sends `hello`.
 class TestSession final : public Session {
@@ -212,10 +221,7 @@ TEST_F(ConnectionTest,
 TEST_F(ConnectionTest, PacketOverTheRawWindowDisconnects) {
   // Window: 5 frames per 2 s, every frame counted, the login included.
   SendAt(absl::Seconds(1), Frame(kLogin));
-  std::vector<uint8_t> four;
-  for (int i = 0; i < 4; ++i) {
-    for (uint8_t b : Frame(kPing)) four.push_back(b);
-  }
+  const std::vector<uint8_t> four = Frames(kPing, 4);
   SendAt(absl::Milliseconds(1200), four);
   SendAt(absl::Milliseconds(1400), Frame(kPing));  // the sixth inside 2 s
 
@@ -227,10 +233,7 @@ TEST_F(ConnectionTest, PacketOverTheRawWindowDisconnects) {
 
 TEST_F(ConnectionTest, RawWindowSlides) {
   SendAt(absl::Seconds(1), Frame(kLogin));
-  std::vector<uint8_t> four;
-  for (int i = 0; i < 4; ++i) {
-    for (uint8_t b : Frame(kPing)) four.push_back(b);
-  }
+  const std::vector<uint8_t> four = Frames(kPing, 4);
   SendAt(absl::Milliseconds(1200), four);
   // Once the first five are out of the window, five more fit.
   SendAt(absl::Milliseconds(3500), four);

@@ -1,6 +1,6 @@
 // Checks shared by both binaries' settings tests: the shipped INI file holds
 // every described key in its section, with the description's comment as the
-// first comment line above it.
+// first comment line above it; and the loader's messages as one text.
 #ifndef MUWARDEN_TESTS_UNIT_SERVER_SETTINGS_TEST_UTIL_H_
 #define MUWARDEN_TESTS_UNIT_SERVER_SETTINGS_TEST_UTIL_H_
 
@@ -14,6 +14,13 @@
 #include "gtest/gtest.h"
 
 namespace muwarden::testing {
+
+// Every message, each on its own line.
+inline std::string Joined(const config::SettingsErrors& errors) {
+  std::string out;
+  for (const auto& m : errors.messages()) out += m + "\n";
+  return out;
+}
 
 // "section.key" -> the first comment line above it in an INI file.
 inline std::map<std::string, std::string> CommentedKeys(
@@ -52,11 +59,7 @@ struct Loaded {
   }
   Loaded(const Loaded&) = delete;  // the schema points into `settings`
 
-  std::string Errors() const {
-    std::string out;
-    for (const auto& m : errors.messages()) out += m + "\n";
-    return out;
-  }
+  std::string Errors() const { return Joined(errors); }
   std::string Printed() const { return schema.PrintIni("t"); }
   // Prints, writes the text to a file and loads it again.
   std::string ReloadedPrint() const {

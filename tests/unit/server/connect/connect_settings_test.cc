@@ -1,16 +1,13 @@
 #include "server/connect/connect_settings.h"
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "tests/unit/server/settings_test_util.h"
 
 namespace muwarden::connect {
 namespace {
 
-std::string Joined(const config::SettingsErrors& errors) {
-  std::string out;
-  for (const auto& m : errors.messages()) out += m + "\n";
-  return out;
-}
+using ::muwarden::testing::Joined;
 
 ConnectSettings Load(const std::vector<std::string>& sets,
                      config::SettingsErrors& errors) {
@@ -97,12 +94,13 @@ TEST(ConnectSettingsTest, ValuesAreParsedOnceByTheUnitsParser) {
        errors);
   const std::string all = Joined(errors);
   EXPECT_EQ(errors.messages().size(), 2u) << all;
-  EXPECT_NE(all.find("ratelimit.raw_pkt_rate_limit: out of range: 65537 "
-                     "(allowed 1..65536)"),
-            std::string::npos)
+  EXPECT_TRUE(
+      absl::StrContains(all,
+                        "ratelimit.raw_pkt_rate_limit: out of range: 65537 "
+                        "(allowed 1..65536)"))
       << all;
-  EXPECT_NE(all.find("ratelimit.conn_rate_limit: not a whole number: '+8'"),
-            std::string::npos)
+  EXPECT_TRUE(absl::StrContains(
+      all, "ratelimit.conn_rate_limit: not a whole number: '+8'"))
       << all;
   config::SettingsErrors ok;
   EXPECT_EQ(Load({"ratelimit.raw_pkt_rate_limit=65536"}, ok)
@@ -119,17 +117,16 @@ TEST(ConnectSettingsTest, EveryBadKeyIsNamedWithItsReason) {
        errors);
   const std::string all = Joined(errors);
   EXPECT_EQ(errors.messages().size(), 6u) << all;
-  EXPECT_NE(all.find("server.port: out of range: 70000 (allowed 0..65535)"),
-            std::string::npos);
-  EXPECT_NE(all.find("server.max_clients: not a whole number"),
-            std::string::npos);
-  EXPECT_NE(all.find("server.bogus: unknown key"), std::string::npos);
-  EXPECT_NE(all.find("ratelimit.conn_rate_window: out of range"),
-            std::string::npos);
-  EXPECT_NE(all.find("server.bind: not an IPv4 or IPv6 address"),
-            std::string::npos);
+  EXPECT_TRUE(absl::StrContains(
+      all, "server.port: out of range: 70000 (allowed 0..65535)"));
+  EXPECT_TRUE(absl::StrContains(all, "server.max_clients: not a whole number"));
+  EXPECT_TRUE(absl::StrContains(all, "server.bogus: unknown key"));
+  EXPECT_TRUE(
+      absl::StrContains(all, "ratelimit.conn_rate_window: out of range"));
+  EXPECT_TRUE(
+      absl::StrContains(all, "server.bind: not an IPv4 or IPv6 address"));
   // The GameServer's keys are unknown here.
-  EXPECT_NE(all.find("game.max_players: unknown key"), std::string::npos);
+  EXPECT_TRUE(absl::StrContains(all, "game.max_players: unknown key"));
 }
 
 TEST(ConnectSettingsTest, ArenaMustHoldTheFrameBuffers) {
@@ -174,10 +171,10 @@ TEST(ConnectSettingsTest, PrintedIniLoadsToTheSameSettings) {
   ASSERT_TRUE(s.errors.empty()) << s.Errors();
   EXPECT_EQ(s.ReloadedPrint(), s.Printed());
   const std::string printed = s.Printed();
-  EXPECT_NE(printed.find("read_timeout = 2.25\n"), std::string::npos);
-  EXPECT_NE(printed.find("allowlist = 10.0.0.0/8, ::1\n"), std::string::npos);
-  EXPECT_NE(printed.find("[gameserver.2]\nid = 2\nname = Two\n"),
-            std::string::npos);
+  EXPECT_TRUE(absl::StrContains(printed, "read_timeout = 2.25\n"));
+  EXPECT_TRUE(absl::StrContains(printed, "allowlist = 10.0.0.0/8, ::1\n"));
+  EXPECT_TRUE(
+      absl::StrContains(printed, "[gameserver.2]\nid = 2\nname = Two\n"));
 }
 
 TEST(ConnectSettingsTest, ShippedFileHoldsEveryKeyAtItsDefaultWithItsComment) {

@@ -136,10 +136,11 @@ TEST_F(GameSessionTest, ShortPasswordVariantLogsIn) {
 
 TEST_F(GameSessionTest, WrongPasswordAndUnknownAccountBothAnswerZero) {
   auto c = NewClient();
-  ASSERT_TRUE(c->Login("test0", "wrong").ok());
-  EXPECT_EQ(c->LastResult(), 0);
-  ASSERT_TRUE(c->Login("nobody", "pass").ok());
-  EXPECT_EQ(c->LastResult(), 0);
+  for (const auto& [name, password] :
+       {std::pair{"test0", "wrong"}, std::pair{"nobody", "pass"}}) {
+    ASSERT_TRUE(c->Login(name, password).ok()) << name;
+    EXPECT_EQ(c->LastResult(), 0) << name;
+  }
   EXPECT_FALSE(c->conn.handshake_complete());
   EXPECT_EQ(c->session.failed_logins(), 2);
   EXPECT_EQ(Registry().counters().logins_failed.load(), 2u);
@@ -156,10 +157,10 @@ TEST_F(GameSessionTest, ThirdFailureAnswersEightAndCloses) {
 
 TEST_F(GameSessionTest, InvalidNameAnswersTwoAndCountsAsFailure) {
   auto c = NewClient();
-  ASSERT_TRUE(c->Login("a b", "pass").ok());
-  EXPECT_EQ(c->LastResult(), 2);
-  ASSERT_TRUE(c->Login("", "pass").ok());
-  EXPECT_EQ(c->LastResult(), 2);
+  for (const char* name : {"a b", ""}) {
+    ASSERT_TRUE(c->Login(name, "pass").ok()) << name;
+    EXPECT_EQ(c->LastResult(), 2) << name;
+  }
   EXPECT_EQ(c->session.failed_logins(), 2);
 }
 

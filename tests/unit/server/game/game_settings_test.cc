@@ -1,16 +1,13 @@
 #include "server/game/game_settings.h"
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "tests/unit/server/settings_test_util.h"
 
 namespace muwarden::game {
 namespace {
 
-std::string Joined(const config::SettingsErrors& errors) {
-  std::string out;
-  for (const auto& m : errors.messages()) out += m + "\n";
-  return out;
-}
+using ::muwarden::testing::Joined;
 
 TEST(GameSettingsTest, SplitList) {
   EXPECT_EQ(SplitList(" 10404, 10305 ,,075 "),
@@ -91,18 +88,19 @@ TEST(GameSettingsTest, BadGameValuesAreNamed) {
       errors);
   const std::string all = Joined(errors);
   EXPECT_EQ(errors.messages().size(), 6u) << all;
-  EXPECT_NE(all.find("game.join_version: must be 5 characters"),
-            std::string::npos);
-  EXPECT_NE(all.find("game.accepted_versions: each version must be 5"),
-            std::string::npos);
-  EXPECT_NE(all.find("game.accepted_serials: each serial must be 16"),
-            std::string::npos);
-  EXPECT_NE(all.find("game.accepted_versions: must not be empty"),
-            std::string::npos);
-  EXPECT_NE(all.find("game.database: must not be empty"), std::string::npos);
-  EXPECT_NE(all.find("ratelimit.chat_rate_limit: out of range: 100000 "
-                     "(allowed 1..65536)"),
-            std::string::npos);
+  EXPECT_TRUE(
+      absl::StrContains(all, "game.join_version: must be 5 characters"));
+  EXPECT_TRUE(
+      absl::StrContains(all, "game.accepted_versions: each version must be 5"));
+  EXPECT_TRUE(
+      absl::StrContains(all, "game.accepted_serials: each serial must be 16"));
+  EXPECT_TRUE(
+      absl::StrContains(all, "game.accepted_versions: must not be empty"));
+  EXPECT_TRUE(absl::StrContains(all, "game.database: must not be empty"));
+  EXPECT_TRUE(
+      absl::StrContains(all,
+                        "ratelimit.chat_rate_limit: out of range: 100000 "
+                        "(allowed 1..65536)"));
 }
 
 TEST(GameSettingsTest, PrintedIniLoadsToTheSameSettings) {

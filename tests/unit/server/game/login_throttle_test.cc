@@ -21,6 +21,14 @@ LoginThrottleConfig Config() {
   return c;
 }
 
+// Config() with small tables.
+LoginThrottleConfig WithTables(size_t max_ips, size_t max_accounts) {
+  LoginThrottleConfig c = Config();
+  c.max_tracked_ips = max_ips;
+  c.max_tracked_accounts = max_accounts;
+  return c;
+}
+
 TEST(LoginThrottleTest, IpBannedAtTheLimitthFailureInsideTheWindow) {
   FakeClock clock;
   LoginThrottle t(Config());
@@ -125,10 +133,7 @@ TEST(LoginThrottleTest, EmptyNameCountsAgainstTheIpOnly) {
 
 TEST(LoginThrottleTest, TablesAreBounded) {
   FakeClock clock;
-  LoginThrottleConfig c = Config();
-  c.max_tracked_ips = 8;
-  c.max_tracked_accounts = 8;
-  LoginThrottle t(c);
+  LoginThrottle t(WithTables(8, 8));
   for (int i = 0; i < 100; ++i) {
     t.RecordFailure(Ip(static_cast<uint8_t>(i)), absl::StrCat("name", i),
                     clock.Now());
@@ -139,9 +144,7 @@ TEST(LoginThrottleTest, TablesAreBounded) {
 
 TEST(LoginThrottleTest, FullTableNeverEvictsALock) {
   FakeClock clock;
-  LoginThrottleConfig c = Config();
-  c.max_tracked_accounts = 2;
-  LoginThrottle t(c);
+  LoginThrottle t(WithTables(LoginThrottleConfig{}.max_tracked_ips, 2));
   for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(1), "locked1", clock.Now());
   for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(1), "locked2", clock.Now());
   ASSERT_EQ(t.locked_accounts(clock.Now()), 2u);

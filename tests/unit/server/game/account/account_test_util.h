@@ -4,37 +4,22 @@
 #ifndef MUWARDEN_TESTS_UNIT_SERVER_GAME_ACCOUNT_ACCOUNT_TEST_UTIL_H_
 #define MUWARDEN_TESTS_UNIT_SERVER_GAME_ACCOUNT_ACCOUNT_TEST_UTIL_H_
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "common/base/clock.h"
 #include "gtest/gtest.h"
 #include "server/game/account/account_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace muwarden::game::testing {
 
-class TempDir {
+// The shared temp directory, named for these tests, with the name the account
+// tests use for a file in it.
+class TempDir : public ::muwarden::testing::TempDir {
  public:
-  TempDir() {
-    char pattern[] = "/tmp/mw_account_test.XXXXXX";
-    const char* made = mkdtemp(pattern);
-    EXPECT_NE(made, nullptr);
-    if (made != nullptr) path_ = made;
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : ::muwarden::testing::TempDir("mw_account_test") {}
+  std::string File(const std::string& name) const { return Path(name); }
 };
 
 inline PasswordHasherConfig FastHasherConfig() {
