@@ -1,11 +1,12 @@
-// Checks shared by both binaries' settings tests: the shipped INI file holds
-// every described key in its section, with the description's comment as the
-// first comment line above it; and the loader's messages as one text.
+// Checks shared by both binaries' settings tests: the shipped INI file is what
+// the key descriptions print for it, and the loader's messages as one text.
 #ifndef MUWARDEN_TESTS_UNIT_SERVER_SETTINGS_TEST_UTIL_H_
 #define MUWARDEN_TESTS_UNIT_SERVER_SETTINGS_TEST_UTIL_H_
 
+#include <limits.h>
+#include <stdlib.h>
+
 #include <fstream>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -20,34 +21,6 @@ inline std::string Joined(const config::SettingsErrors& errors) {
   std::string out;
   for (const auto& m : errors.messages()) out += m + "\n";
   return out;
-}
-
-// "section.key" -> the first comment line above it in an INI file.
-inline std::map<std::string, std::string> CommentedKeys(
-    const std::string& path) {
-  std::map<std::string, std::string> keys;
-  std::ifstream in(path);
-  std::string line, section, first_comment;
-  bool in_comments = false;
-  while (std::getline(in, line)) {
-    if (line.empty()) {
-      in_comments = false;
-      continue;
-    }
-    if (line[0] == ';' || line[0] == '#') {
-      if (!in_comments)
-        first_comment = line.substr(line.find_first_not_of("; #"));
-      in_comments = true;
-      continue;
-    }
-    in_comments = false;
-    if (line[0] == '[') {
-      section = line.substr(1, line.find(']') - 1);
-      continue;
-    }
-    keys[section + "." + line.substr(0, line.find(" ="))] = first_comment;
-  }
-  return keys;
 }
 
 // A settings struct loaded with its schema kept, so a test can print it.
@@ -75,18 +48,33 @@ struct Loaded {
   config::SettingsErrors errors;
 };
 
-// Every key the schema describes is in the file with the schema's comment.
-inline void ExpectShippedFileDocumentsEveryKey(const config::Schema& schema,
-                                               const std::string& path) {
-  const auto in_file = CommentedKeys(path);
-  for (const std::string& name : schema.KeyNames()) {
-    auto it = in_file.find(name);
-    ASSERT_NE(it, in_file.end()) << path << " lacks " << name;
-    const size_t dot = name.find('.');
-    EXPECT_EQ(it->second,
-              schema.HelpOf(name.substr(0, dot), name.substr(dot + 1)))
-        << path << ": comment of " << name;
+// The shipped file is what the descriptions print for it (the order of keys,
+// every comment and range; `scripts/update-configs` writes it), plus the notes
+// it adds: comment lines after a key's first comment line.
+inline void ExpectShippedFileIsWhatTheDescriptionsPrint(
+    const config::Schema& shipped_schema, const config::Program& program,
+    const std::string& path) {
+  std::ifstream in(path);
+  std::string line, without_notes;
+  bool in_section = false, after_comment = false;
+  while (std::getline(in, line)) {
+    const bool comment = !line.empty() && (line[0] == ';' || line[0] == '#');
+    if (!line.empty() && line[0] == '[') in_section = true;
+    if (!(comment && after_comment && in_section)) without_notes += line + "\n";
+    after_comment = comment;
   }
+  std::string printed = shipped_schema.PrintIni(config::IniTitle(program));
+  // Paths are printed resolved; the file holds them relative to its folder.
+  char resolved[PATH_MAX];
+  const std::string real =
+      realpath(path.c_str(), resolved) != nullptr ? resolved : path;
+  const std::string dir = real.substr(0, real.rfind('/') + 1);
+  for (size_t at; (at = printed.find(dir)) != std::string::npos;) {
+    printed.erase(at, dir.size());
+  }
+  EXPECT_EQ(without_notes, printed)
+      << path << " is not what the key descriptions print: run "
+      << "scripts/update-configs after building";
 }
 
 }  // namespace muwarden::testing

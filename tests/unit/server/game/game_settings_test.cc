@@ -131,7 +131,8 @@ TEST(GameSettingsTest, ShippedFileHoldsEveryKeyWithItsComment) {
            "ratelimit.raw_pkt_rate_limit=60", "server.read_timeout=45"});
   ASSERT_TRUE(defaults.errors.empty()) << defaults.Errors();
   EXPECT_EQ(shipped.Printed(), defaults.Printed());
-  testing::ExpectShippedFileDocumentsEveryKey(defaults.schema, path);
+  testing::ExpectShippedFileIsWhatTheDescriptionsPrint(shipped.schema,
+                                                       GameProgram(), path);
 }
 
 }  // namespace
