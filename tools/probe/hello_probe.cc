@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "common/base/hex.h"
 #include "common/net/socket.h"
 
 namespace muwarden::probe {
@@ -239,13 +240,9 @@ std::vector<ProbeResult> ProbeAll(const std::vector<ProbeTarget>& targets,
       results[i].greeting = greeting;
       if (greeting == Greeting::kNeedMore) continue;
       if (greeting == Greeting::kWrong) {
-        std::string hex;
-        for (size_t b = 0; b < p.received; ++b) {
-          absl::StrAppend(&hex, b == 0 ? "" : " ",
-                          absl::Hex(p.buffer[b], absl::kZeroPad2));
-        }
         finish(i, absl::DataLossError(absl::StrCat(
-                      "not a MU greeting: ", absl::AsciiStrToUpper(hex))));
+                      "not a MU greeting: ",
+                      FormatHex(absl::MakeConstSpan(p.buffer, p.received)))));
       } else {
         finish(i, Judge(greeting, expect));
       }

@@ -8,12 +8,12 @@
 #include "common/crypto/simple_modulus.h"
 #include "common/crypto/xor3.h"
 #include "gtest/gtest.h"
-#include "tests/unit/crypto/hex_bytes.h"
+#include "tests/support/hex.h"
 
 namespace muwarden::crypto {
 namespace {
 
-using ::muwarden::crypto::testing::HexBytes;
+using ::muwarden::testing::HexBytes;
 
 // The 60-byte Season 6 login: "test0" / "pass" (fields Xor3'd), tick count
 // 123456, version "10404", serial "k1Pk2jcET48mxL3b", last byte 0.

@@ -6,12 +6,12 @@
 
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
-#include "tests/unit/crypto/hex_bytes.h"
+#include "tests/support/hex.h"
 
 namespace muwarden::crypto {
 namespace {
 
-using ::muwarden::crypto::testing::HexBytes;
+using ::muwarden::testing::HexBytes;
 
 const std::vector<uint8_t> kPingWire = HexBytes(
     "C3 18 BC 9D 35 E2 A2 21 22 91 5C 2B 1E 18 63 47 28 C3 10 20 F1 C4 2A 14");

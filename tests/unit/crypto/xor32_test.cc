@@ -4,12 +4,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/unit/crypto/hex_bytes.h"
+#include "tests/support/hex.h"
 
 namespace muwarden::crypto {
 namespace {
 
-using ::muwarden::crypto::testing::HexBytes;
+using ::muwarden::testing::HexBytes;
 
 std::vector<uint8_t> Encrypted(const char* hex) {
   std::vector<uint8_t> packet = HexBytes(hex);

@@ -4,12 +4,12 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "tests/unit/crypto/hex_bytes.h"
+#include "tests/support/hex.h"
 
 namespace muwarden::crypto {
 namespace {
 
-using ::muwarden::crypto::testing::HexBytes;
+using ::muwarden::testing::HexBytes;
 
 TEST(Xor3Test, UsernameFieldVector) {
   std::vector<uint8_t> field = {'t', 'e', 's', 't', '0', 0, 0, 0, 0, 0};

@@ -17,7 +17,7 @@
 #include "common/runtime/counters.h"
 #include "common/runtime/session.h"
 #include "gtest/gtest.h"
-#include "tests/unit/runtime/scripted_poller.h"
+#include "tests/support/scripted_poller.h"
 
 namespace muwarden::runtime {
 namespace {
@@ -108,7 +108,7 @@ class ConnectionTest : public ::testing::Test {
   absl::Duration Elapsed() const { return clock_.Now() - start_; }
 
   FakeClock clock_;
-  ScriptedPoller poller_{clock_};
+  testing::ScriptedPoller poller_{clock_};
   Arena arena_{64 * 1024};
   WorkerCounters counters_;
   ConnectionConfig config_;

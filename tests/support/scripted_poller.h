@@ -3,8 +3,8 @@
 // time is a FakeClock that jumps, when nothing is ready, to the next scripted
 // step or to the caller's deadline, whichever is first (simulated time, as in
 // Envoy). Not thread-safe: one test thread.
-#ifndef MUWARDEN_TESTS_UNIT_RUNTIME_SCRIPTED_POLLER_H_
-#define MUWARDEN_TESTS_UNIT_RUNTIME_SCRIPTED_POLLER_H_
+#ifndef MUWARDEN_TESTS_SUPPORT_SCRIPTED_POLLER_H_
+#define MUWARDEN_TESTS_SUPPORT_SCRIPTED_POLLER_H_
 
 #include <poll.h>
 
@@ -17,7 +17,7 @@
 #include "common/base/clock.h"
 #include "common/net/poller.h"
 
-namespace muwarden::runtime {
+namespace muwarden::testing {
 
 class ScriptedPoller final : public net::Poller {
  public:
@@ -70,6 +70,6 @@ class ScriptedPoller final : public net::Poller {
   int waits_ = 0;
 };
 
-}  // namespace muwarden::runtime
+}  // namespace muwarden::testing
 
-#endif  // MUWARDEN_TESTS_UNIT_RUNTIME_SCRIPTED_POLLER_H_
+#endif  // MUWARDEN_TESTS_SUPPORT_SCRIPTED_POLLER_H_
