@@ -113,6 +113,20 @@ class AccountStore {
   virtual LoginCheck Verify(absl::string_view name,
                             absl::string_view password) = 0;
 
+  // Known client blocks (OWASP's known devices; see known_devices.h): the
+  // blocks `name` logged in from successfully. `block` is the ClientBlock's
+  // text. IsKnownBlock: whether such a login happened at or after `since`
+  // (UTC); false for an unknown name and when the database cannot answer
+  // (unknown is the safe side). RecordKnownBlock: records a login at the
+  // store's wall time now, keeps the kMaxKnownBlocksPerAccount most recent
+  // and forgets blocks not seen since `forget_before`; a failure is ignored
+  // (the login it follows stands).
+  virtual bool IsKnownBlock(absl::string_view name, absl::string_view block,
+                            absl::Time since) = 0;
+  virtual void RecordKnownBlock(absl::string_view name,
+                                absl::string_view block,
+                                absl::Time forget_before) = 0;
+
   // Argon2id verifies run so far, dummy ones included.
   virtual uint64_t hash_verifies() const = 0;
   // Requests refused because no hash slot freed up in time.

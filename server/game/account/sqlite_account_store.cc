@@ -78,7 +78,8 @@ SqliteAccountStore::SqliteAccountStore(Clock& clock,
 
 SqliteAccountStore::~SqliteAccountStore() {
   MutexLock lock(&mu_);
-  stmts_.reset();  // statements before the connection they belong to
+  known_.reset();  // statements before the connection they belong to
+  stmts_.reset();
   db_.reset();
 }
 
@@ -118,6 +119,10 @@ absl::Status SqliteAccountStore::Init(const AccountStoreConfig& config) {
   if (!db.ok()) return db.status();
   db_ = *std::move(db);
   if (absl::Status s = InitSchema(); !s.ok()) return s;
+  // Beside the versioned schema, in its own file's SQL.
+  absl::StatusOr<KnownDevices> known = KnownDevices::Open(db_.get());
+  if (!known.ok()) return known.status();
+  known_.emplace(*std::move(known));
 
   stmts_ = std::make_unique<Statements>();
   struct {
@@ -349,6 +354,23 @@ absl::StatusOr<std::string> SqliteAccountStore::Pragma(absl::string_view name) {
   if (!ok) return absl::InvalidArgumentError("pragma name must be [a-z_]+");
   MutexLock lock(&mu_);
   return sqlite::QueryText(db_.get(), absl::StrCat("PRAGMA ", name), "pragma");
+}
+
+bool SqliteAccountStore::IsKnownBlock(absl::string_view name,
+                                      absl::string_view block,
+                                      absl::Time since) {
+  if (!ValidateAccountName(name).ok()) return false;
+  MutexLock lock(&mu_);
+  absl::StatusOr<bool> known = known_->IsKnown(name, block, since);
+  return known.ok() && *known;
+}
+
+void SqliteAccountStore::RecordKnownBlock(absl::string_view name,
+                                          absl::string_view block,
+                                          absl::Time forget_before) {
+  if (!ValidateAccountName(name).ok()) return;
+  MutexLock lock(&mu_);
+  known_->Record(name, block, clock_.WallNow(), forget_before).IgnoreError();
 }
 
 uint64_t SqliteAccountStore::hash_verifies() const {

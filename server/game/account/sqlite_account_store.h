@@ -24,6 +24,7 @@
 #include "common/base/clock.h"
 #include "common/base/mutex.h"
 #include "server/game/account/account_store.h"
+#include "server/game/account/known_devices.h"
 #include "server/game/account/password_hasher.h"
 #include "server/game/account/sqlite.h"
 
@@ -52,6 +53,10 @@ class SqliteAccountStore final : public AccountStore {
   absl::StatusOr<std::vector<AccountInfo>> List() override;
   LoginCheck Verify(absl::string_view name,
                     absl::string_view password) override;
+  bool IsKnownBlock(absl::string_view name, absl::string_view block,
+                    absl::Time since) override;
+  void RecordKnownBlock(absl::string_view name, absl::string_view block,
+                        absl::Time forget_before) override;
   uint64_t hash_verifies() const override;
   uint64_t hash_slot_timeouts() const override;
 
@@ -84,6 +89,7 @@ class SqliteAccountStore final : public AccountStore {
   mutable Mutex mu_;
   sqlite::Db db_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<Statements> stmts_ ABSL_GUARDED_BY(mu_);
+  std::optional<KnownDevices> known_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace muwarden::game

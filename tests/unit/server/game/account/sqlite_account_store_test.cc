@@ -1,4 +1,5 @@
 #include "server/game/account/sqlite_account_store.h"
+#include "server/game/account/known_devices.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -475,6 +476,54 @@ TEST(SqliteAccountStoreOpenTest, BadConfigIsInvalidArgument) {
             absl::StatusCode::kInvalidArgument);
   // Nothing was created for a refused config.
   EXPECT_NE(access(dir.File("a.db").c_str(), F_OK), 0);
+}
+
+
+TEST_F(AccountStoreTest, KnownBlocksAreRecordedPerAccountBoundedAndExpire) {
+  ASSERT_TRUE(store_->AddAccount("Test0", "pw").ok());
+  const absl::Time start = clock_.WallNow();
+  const absl::Time month_ago = start - absl::Hours(24 * 30);
+  EXPECT_FALSE(store_->IsKnownBlock("test0", "192.0.2.1", month_ago));
+  store_->RecordKnownBlock("test0", "192.0.2.1", month_ago);
+  // Case-insensitive like the account name; per account and per block.
+  EXPECT_TRUE(store_->IsKnownBlock("TEST0", "192.0.2.1", month_ago));
+  EXPECT_FALSE(store_->IsKnownBlock("test0", "192.0.2.2", month_ago));
+  EXPECT_FALSE(store_->IsKnownBlock("other", "192.0.2.1", month_ago));
+  EXPECT_FALSE(store_->IsKnownBlock("x y", "192.0.2.1", month_ago));
+  // Survives a restart (it is in the file), in its own table.
+  Reopen();
+  EXPECT_TRUE(store_->IsKnownBlock("test0", "192.0.2.1", month_ago));
+  EXPECT_EQ(QueryText(path_, "SELECT count(*) FROM known_devices"), "1");
+  // Bounded per account: the oldest is forgotten first.
+  for (int i = 2; i <= kMaxKnownBlocksPerAccount + 3; ++i) {
+    clock_.SetWallNow(clock_.WallNow() + absl::Seconds(10));
+    store_->RecordKnownBlock("test0", absl::StrCat("192.0.2.", i),
+                             clock_.WallNow() - absl::Hours(24 * 30));
+  }
+  EXPECT_EQ(QueryText(path_, "SELECT count(*) FROM known_devices"),
+            absl::StrCat(kMaxKnownBlocksPerAccount));
+  EXPECT_FALSE(store_->IsKnownBlock("test0", "192.0.2.1", month_ago));
+  EXPECT_TRUE(store_->IsKnownBlock(
+      "test0", absl::StrCat("192.0.2.", kMaxKnownBlocksPerAccount + 3),
+      month_ago));
+  // Known means seen since the horizon the caller gives.
+  const absl::Time later = clock_.WallNow() + absl::Hours(24 * 31);
+  EXPECT_FALSE(store_->IsKnownBlock("test0", "192.0.2.11",
+                                    later - absl::Hours(24 * 30)));
+  // The next record forgets what is past the horizon.
+  clock_.SetWallNow(later);
+  store_->RecordKnownBlock("test0", "2001:db8::/64",
+                           later - absl::Hours(24 * 30));
+  EXPECT_EQ(QueryText(path_, "SELECT count(*) FROM known_devices"), "1");
+}
+
+TEST_F(AccountStoreTest, AFileWithoutTheKnownDevicesTableGainsIt) {
+  store_.reset();
+  Exec(path_, "DROP TABLE known_devices");
+  Reopen();
+  ASSERT_TRUE(store_->AddAccount("test0", "pw").ok());
+  store_->RecordKnownBlock("test0", "192.0.2.1", absl::UnixEpoch());
+  EXPECT_TRUE(store_->IsKnownBlock("test0", "192.0.2.1", absl::UnixEpoch()));
 }
 
 }  // namespace
