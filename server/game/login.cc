@@ -1,5 +1,7 @@
 #include "server/game/login.h"
 
+#include <sodium.h>
+
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
@@ -28,14 +30,19 @@ constexpr size_t kUsernameSize = 10;
 constexpr size_t kSerialSize = 16;
 
 // Undoes Xor3 over the whole field (padding included, as the client applied
-// it) and ends the text at the first 0.
-std::string DecodeField(absl::Span<const uint8_t> field) {
-  std::array<uint8_t, 20> copy{};
+// it) and ends the text at the first 0; `T` is std::string or LoginSecret.
+// The decoded copy is wiped: for the password it is a secret.
+template <typename T>
+T DecodeField(absl::Span<const uint8_t> field) {
+  std::array<uint8_t, LoginSecret::kCapacity> copy{};
   const size_t n = std::min(field.size(), copy.size());
   std::copy_n(field.begin(), n, copy.begin());
   crypto::Xor3(absl::MakeSpan(copy.data(), n));
   const auto end = std::find(copy.begin(), copy.begin() + n, 0);
-  return std::string(copy.begin(), end);
+  T text(absl::string_view(reinterpret_cast<const char*>(copy.data()),
+                           static_cast<size_t>(end - copy.begin())));
+  sodium_memzero(copy.data(), copy.size());
+  return text;
 }
 
 std::string Raw(absl::Span<const uint8_t> bytes) {
@@ -58,6 +65,27 @@ const Layout& LayoutOf(LoginVariant variant) {
 
 }  // namespace
 
+LoginSecret& LoginSecret::operator=(const LoginSecret& other) {
+  if (this != &other) Assign(other.view());
+  return *this;
+}
+
+LoginSecret& LoginSecret::operator=(absl::string_view text) {
+  Assign(text);
+  return *this;
+}
+
+void LoginSecret::Assign(absl::string_view text) {
+  Wipe();
+  size_ = std::min(text.size(), kCapacity);
+  std::copy_n(text.begin(), size_, bytes_.begin());
+}
+
+void LoginSecret::Wipe() {
+  sodium_memzero(bytes_.data(), bytes_.size());
+  size_ = 0;
+}
+
 absl::StatusOr<LoginRequest> ParseLogin(absl::Span<const uint8_t> packet) {
   if (packet.size() < 4 || (packet[0] != 0xC1 && packet[0] != 0xC3)) {
     return absl::InvalidArgumentError("login: not a C1/C3 packet");
@@ -79,9 +107,11 @@ absl::StatusOr<LoginRequest> ParseLogin(absl::Span<const uint8_t> packet) {
   LoginRequest request;
   request.variant = layout->variant;
   size_t at = kUsernameOffset;
-  request.username = DecodeField(packet.subspan(at, kUsernameSize));
+  request.username =
+      DecodeField<std::string>(packet.subspan(at, kUsernameSize));
   at += kUsernameSize;
-  request.password = DecodeField(packet.subspan(at, layout->password_size));
+  request.password =
+      DecodeField<LoginSecret>(packet.subspan(at, layout->password_size));
   at += layout->password_size;
   request.tick_count = uint32_t{packet[at]} | uint32_t{packet[at + 1]} << 8 |
                        uint32_t{packet[at + 2]} << 16 |
@@ -104,7 +134,8 @@ std::vector<uint8_t> BuildLogin(const LoginRequest& request) {
   size_t at = kUsernameOffset;
   EncodeField(request.username, true, packet.subspan(at, kUsernameSize));
   at += kUsernameSize;
-  EncodeField(request.password, true, packet.subspan(at, layout.password_size));
+  EncodeField(request.password.view(), true,
+              packet.subspan(at, layout.password_size));
   at += layout.password_size;
   for (size_t i = 0; i < 4; ++i) {
     p[at + i] = static_cast<uint8_t>(request.tick_count >> (8 * i));

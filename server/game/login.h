@@ -39,12 +39,46 @@ enum class LoginAnswer : uint8_t {
   kTemporarilyBlocked = 14,
 };
 
+// The password of a login: at most kCapacity bytes kept inline (never on the
+// heap, so no allocator keeps a copy), wiped (sodium_memzero) when replaced
+// and when destroyed, so no copy outlives its object. Thread-compatible.
+class LoginSecret {
+ public:
+  static constexpr size_t kCapacity = 20;  // the longest password field
+
+  LoginSecret() = default;
+  // `text` cut to kCapacity.
+  explicit LoginSecret(absl::string_view text) { Assign(text); }
+  LoginSecret(const LoginSecret& other) { Assign(other.view()); }
+  LoginSecret& operator=(const LoginSecret& other);
+  LoginSecret& operator=(absl::string_view text);
+  ~LoginSecret() { Wipe(); }
+
+  absl::string_view view() const { return {bytes_.data(), size_}; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  void Wipe();
+
+  friend bool operator==(const LoginSecret& a, const LoginSecret& b) {
+    return a.view() == b.view();
+  }
+  friend bool operator==(const LoginSecret& a, absl::string_view b) {
+    return a.view() == b;
+  }
+
+ private:
+  void Assign(absl::string_view text);
+
+  std::array<char, kCapacity> bytes_{};
+  size_t size_ = 0;
+};
+
 struct LoginRequest {
   LoginVariant variant = LoginVariant::kLongPassword;
   // Xor3 undone and cut at the first 0: at most 10 and 20 (10) bytes. Not
   // validated here; the account store judges names and passwords.
   std::string username;
-  std::string password;
+  LoginSecret password;
   uint32_t tick_count = 0;  // little-endian on the wire
   // Raw bytes as sent (5 bytes, 3 for 0.75 clients; 16 for the serial),
   // compared byte for byte with the accepted lists.
@@ -56,6 +90,8 @@ struct LoginRequest {
 // kInvalidArgument (a malformed packet): a header other than C1/C3, a length
 // field that does not match, a code other than F1 01, or a length that is none
 // of the three variants (truncated or over-long).
+// The decoded password exists only in the returned request (every temporary
+// copy is wiped before returning).
 absl::StatusOr<LoginRequest> ParseLogin(absl::Span<const uint8_t> packet);
 
 // The decrypted packet a client sends for `request`, in its variant's layout:

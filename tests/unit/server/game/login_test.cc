@@ -1,5 +1,6 @@
 #include "server/game/login.h"
 
+#include <new>
 #include <string>
 #include <vector>
 
@@ -212,6 +213,31 @@ TEST(LoginTest, AnswerBytes) {
   EXPECT_EQ(Bytes(a.begin(), a.end()), HexBytes("C1 05 F1 01 0E"));
   a = BuildLoginAnswer(LoginAnswer::kTooManyFailures);
   EXPECT_EQ(Bytes(a.begin(), a.end()), HexBytes("C1 05 F1 01 08"));
+}
+
+
+// The bytes a LoginSecret occupied, after `use` ran on it and it was
+// destroyed (or not).
+template <typename F>
+std::string LeftBehind(F use) {
+  alignas(LoginSecret) unsigned char storage[sizeof(LoginSecret)];
+  auto* secret = new (storage) LoginSecret("hunter2-password");
+  use(*secret);
+  secret->~LoginSecret();
+  return std::string(reinterpret_cast<const char*>(storage), sizeof(storage));
+}
+
+TEST(LoginSecretTest, WipesItsBytesWhenReplacedAndWhenDestroyed) {
+  EXPECT_EQ(LeftBehind([](LoginSecret&) {}).find("hunter2"),
+            std::string::npos);
+  EXPECT_EQ(LeftBehind([](LoginSecret& s) { s = "x"; }).find("hunter2"),
+            std::string::npos);
+  LoginSecret kept("abc");
+  EXPECT_EQ(kept.view(), "abc");
+  kept.Wipe();
+  EXPECT_TRUE(kept.empty());
+  // Cut to the longest password field, and never more.
+  EXPECT_EQ(LoginSecret(std::string(30, 'x')).size(), LoginSecret::kCapacity);
 }
 
 }  // namespace
