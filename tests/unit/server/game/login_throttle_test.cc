@@ -1,5 +1,7 @@
 #include "server/game/login_throttle.h"
 
+#include <string>
+
 #include "absl/strings/str_cat.h"
 #include "common/base/clock.h"
 #include "gtest/gtest.h"
@@ -161,6 +163,99 @@ TEST(LoginThrottleTest, FullTableNeverEvictsALock) {
   clock.Advance(absl::Seconds(100));
   for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(2), "fresh", clock.Now());
   EXPECT_TRUE(t.IsAccountLocked("fresh", clock.Now()));
+}
+
+
+guard::IpAddress V6(const std::string& text) { return *guard::ParseIp(text); }
+
+TEST(LoginThrottleTest, AccountLockSparesTheBlocksItLoggedInFromBefore) {
+  FakeClock clock;
+  LoginThrottle t(Config());
+  for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(10 + i), "victim", clock.Now());
+  ASSERT_TRUE(t.IsAccountLocked("victim", clock.Now()));
+  // The owner's block (known) still logs in; any unknown block is refused.
+  EXPECT_EQ(t.Check("victim", Ip(1), /*known=*/true, clock.Now()),
+            LoginLock::kNone);
+  EXPECT_EQ(t.Check("Victim", Ip(99), /*known=*/false, clock.Now()),
+            LoginLock::kAccount);
+  EXPECT_EQ(t.Check("other", Ip(99), /*known=*/false, clock.Now()),
+            LoginLock::kNone);
+}
+
+TEST(LoginThrottleTest, LockKnownBlocksRestoresTheLockForEveryBlock) {
+  FakeClock clock;
+  LoginThrottleConfig c = Config();
+  c.lock_known_blocks = true;
+  LoginThrottle t(c);
+  for (int i = 0; i < 3; ++i) t.RecordFailure(Ip(10 + i), "victim", clock.Now());
+  EXPECT_EQ(t.Check("victim", Ip(1), /*known=*/true, clock.Now()),
+            LoginLock::kAccount);
+}
+
+TEST(LoginThrottleTest, PrefixLockedAtItsLimitForItsUnknownBlocksOnly) {
+  FakeClock clock;
+  LoginThrottleConfig c = Config();
+  c.prefix_fail_limit = 5;
+  c.prefix_lock_duration = absl::Seconds(100);
+  LoginThrottle t(c);
+  // Five blocks of 10.0.0.0/24, one failure each, five names: no block and no
+  // account reaches its limit, the prefix does.
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_FALSE(t.RecordFailure(Ip(10 + i), absl::StrCat("name", i),
+                                 clock.Now())
+                     .prefix_locked);
+  }
+  EXPECT_TRUE(t.RecordFailure(Ip(14), "name4", clock.Now()).prefix_locked);
+  EXPECT_EQ(t.Check("anyone", Ip(200), false, clock.Now()), LoginLock::kPrefix);
+  EXPECT_EQ(t.Check("anyone", Ip(200), true, clock.Now()), LoginLock::kNone);
+  // Another /24 is not affected.
+  EXPECT_EQ(t.Check("anyone", guard::IpAddress::V4(10, 0, 1, 1), false,
+                    clock.Now()),
+            LoginLock::kNone);
+  clock.Advance(absl::Seconds(100));
+  EXPECT_EQ(t.Check("anyone", Ip(200), false, clock.Now()), LoginLock::kNone);
+}
+
+TEST(LoginThrottleTest, PrefixLengthsComeFromTheConstructor) {
+  FakeClock clock;
+  LoginThrottleConfig c = Config();
+  c.prefix_fail_limit = 2;
+  LoginThrottle t(c, PrefixLengths{16, 32});
+  t.RecordFailure(guard::IpAddress::V4(10, 0, 1, 1), "", clock.Now());
+  t.RecordFailure(guard::IpAddress::V4(10, 0, 2, 1), "", clock.Now());
+  EXPECT_TRUE(t.IsPrefixLocked(guard::IpAddress::V4(10, 0, 9, 9), clock.Now()));
+  EXPECT_FALSE(t.IsPrefixLocked(guard::IpAddress::V4(10, 1, 0, 1), clock.Now()));
+  t.RecordFailure(V6("2001:db8:1::1"), "", clock.Now());
+  t.RecordFailure(V6("2001:db8:2::1"), "", clock.Now());
+  EXPECT_TRUE(t.IsPrefixLocked(V6("2001:db8:ffff::1"), clock.Now()));
+}
+
+TEST(LoginThrottleTest, OneSlash48CannotFillTheTables) {
+  // 20,000 /64s of one /48 guessing 20,000 names, as the game session does:
+  // a locked prefix is refused before any failure is recorded.
+  FakeClock clock;
+  LoginThrottleConfig c = WithTables(1000, 1000);
+  c.prefix_fail_limit = 50;
+  LoginThrottle t(c);
+  t.RecordFailure(Ip(1), "victim", clock.Now());  // someone else's count
+  int refused = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const guard::IpAddress ip =
+        V6(absl::StrCat("2001:db8:7:", absl::Hex(i), "::1"));
+    const std::string name = absl::StrCat("n", i);
+    if (t.Check(name, ip, false, clock.Now()) != LoginLock::kNone) {
+      ++refused;
+      continue;
+    }
+    t.RecordFailure(ip, name, clock.Now());
+  }
+  EXPECT_EQ(refused, 20000 - 50);
+  EXPECT_EQ(t.tracked_prefixes(), 2u);
+  EXPECT_LE(t.tracked_ips(), 51u);
+  EXPECT_LE(t.tracked_accounts(), 51u);
+  // The other entries were not pushed out: victim's count is still there.
+  t.RecordFailure(Ip(1), "victim", clock.Now());
+  EXPECT_TRUE(t.RecordFailure(Ip(1), "victim", clock.Now()).account_locked);
 }
 
 }  // namespace
