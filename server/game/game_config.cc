@@ -81,6 +81,16 @@ void GameConfig::Describe(config::Schema& s) {
       }),
       JoinList);
   throttle.Describe(s);
+  s.Integer("game", "login_queue_per_prefix", &login_gate.max_queued_per_key,
+            1, 4096,
+            "logins from one prefix waiting for a password check; more are "
+            "answered 7 at once");
+  s.Integer("game", "login_queue_max", &login_gate.max_queued, 1, 65536,
+            "logins waiting for a password check in all; when full, the "
+            "prefix with the longest queue gives up its newest");
+  s.Seconds("game", "login_answer_timeout", &login_answer_timeout, 0.1, 60,
+            "longest time from a login packet to its answer; a login whose "
+            "check cannot finish in time is answered 7 (connection error)");
   s.Seconds("game", "login_ip_ban_duration", &ip_ban_duration, 0, 315360000,
             "ban length for an IP that reached login_ip_fail_limit, written to "
             "the ban file; 0 = permanent");

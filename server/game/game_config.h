@@ -12,6 +12,7 @@
 #include "absl/time/time.h"
 #include "common/config/schema.h"
 #include "common/guard/sliding_window.h"
+#include "server/game/account/hash_gate.h"
 #include "server/game/login_throttle.h"
 
 namespace muwarden::game {
@@ -24,6 +25,12 @@ struct GameConfig {
   std::vector<std::string> accepted_versions = {"10404"};
   std::vector<std::string> accepted_serials = {"k1Pk2jcET48mxL3b"};
   LoginThrottleConfig throttle;
+  // The password checks of logins, queued per prefix and served fairly
+  // (slots follow the hasher's max_concurrent_hashes, set by GameSettings).
+  HashGateConfig login_gate;
+  // From the login packet to its answer: a login still waiting for a check
+  // when it could no longer finish in time is answered 7.
+  absl::Duration login_answer_timeout = absl::Seconds(2);
   // Zero = permanent.
   absl::Duration ip_ban_duration = absl::Seconds(3600);
   guard::SlidingWindowConfig chat{20, absl::Seconds(10)};

@@ -1,5 +1,7 @@
 #include "server/game/game_session.h"
 
+#include <sodium.h>
+
 #include <array>
 
 #include "absl/strings/str_cat.h"
@@ -75,7 +77,22 @@ absl::Status GameSession::OnFrame(runtime::Connection& conn,
     }
     return n.status();
   }
-  return Dispatch(conn, buffer_.first(*n), frame.header.header_size);
+  const bool before_login = !slot_.held();
+  absl::Status status =
+      Dispatch(conn, buffer_.first(*n), frame.header.header_size);
+  if (before_login) WipeLoginBytes(frame, *n);
+  return status;
+}
+
+void GameSession::WipeLoginBytes(const protocol::Frame& frame,
+                                 size_t decrypted) {
+  // The decrypted login and its ciphertext (whose keys every client knows)
+  // both carry the password. The frame lies in the connection's assembler
+  // buffer, writable memory of its arena that the runtime hands out as const;
+  // it is consumed once OnFrame runs, so clearing it changes nothing the
+  // runtime still reads.
+  sodium_memzero(buffer_.data(), decrypted);
+  sodium_memzero(const_cast<uint8_t*>(frame.bytes.data()), frame.bytes.size());
 }
 
 absl::Status GameSession::Dispatch(runtime::Connection& conn,
@@ -125,6 +142,9 @@ absl::Status GameSession::Answer(runtime::Connection& conn,
 
 absl::Status GameSession::HandleLogin(runtime::Connection& conn,
                                       absl::Span<const uint8_t> plain) {
+  // The answer is due login_answer_timeout after the packet arrived.
+  const absl::Time now = registry_.clock().Now();
+  const absl::Time deadline = now + registry_.config().login_answer_timeout;
   absl::StatusOr<LoginRequest> request = ParseLogin(plain);
   if (!request.ok()) return request.status();
   GameCounters& counters = registry_.counters();
@@ -149,13 +169,29 @@ absl::Status GameSession::HandleLogin(runtime::Connection& conn,
   if (!ValidateAccountName(request->username).ok()) {
     return LoginFailed(conn, "", LoginAnswer::kAccountInvalid);
   }
-  // Checked before the password so an account under attack costs no hashing.
-  // Unknown names are tracked and locked alike, so 14 does not tell whether
-  // an account exists either.
-  if (registry_.throttle().IsAccountLocked(request->username,
-                                           registry_.clock().Now())) {
-    counters.logins_locked.fetch_add(1, std::memory_order_relaxed);
-    return Answer(conn, LoginAnswer::kTemporarilyBlocked);
+  // Checked before the password so an attack costs no hashing. Unknown names
+  // are tracked and locked alike, so 14 does not tell whether an account
+  // exists either. A block the account logged in from before is spared the
+  // locks: guessing from elsewhere cannot lock its owner out.
+  const LoginGrouping& grouping = registry_.grouping();
+  const std::string block = guard::ClientBlock(conn.peer()).ToString();
+  const bool known = registry_.accounts().IsKnownBlock(
+      request->username, block,
+      registry_.clock().WallNow() - grouping.known_for);
+  LoginThrottle& throttle = registry_.throttle();
+  switch (throttle.Check(request->username, conn.peer(), known, now)) {
+    case LoginLock::kAccount:
+      counters.logins_locked.fetch_add(1, std::memory_order_relaxed);
+      return Answer(conn, LoginAnswer::kTemporarilyBlocked);
+    case LoginLock::kPrefix:
+      counters.logins_prefix_locked.fetch_add(1, std::memory_order_relaxed);
+      return Answer(conn, LoginAnswer::kTemporarilyBlocked);
+    case LoginLock::kNone:
+      break;
+  }
+  if (known && throttle.Check(request->username, conn.peer(), false, now) !=
+                   LoginLock::kNone) {
+    counters.logins_known_block.fetch_add(1, std::memory_order_relaxed);
   }
   // Cheap early answer; Enter below decides for real.
   if (registry_.Full()) {
@@ -163,8 +199,20 @@ absl::Status GameSession::HandleLogin(runtime::Connection& conn,
     return Answer(conn, LoginAnswer::kServerFull);
   }
 
-  const LoginCheck check =
-      registry_.accounts().Verify(request->username, request->password);
+  // The check waits its prefix's turn; one that cannot be done in time is
+  // answered 7 within the deadline.
+  LoginCheck check;
+  {
+    HashGate::Slot turn = registry_.login_gate().Acquire(
+        PrefixKeyOf(conn.peer(), grouping.prefixes), deadline);
+    if (!turn.held()) {
+      counters.logins_check_timeout.fetch_add(1, std::memory_order_relaxed);
+      return Answer(conn, LoginAnswer::kConnectionError);
+    }
+    check = registry_.accounts().Verify(request->username,
+                                        request->password.view());
+  }
+  request->password.Wipe();
   switch (check.result) {
     case LoginResult::kOk:
       break;
@@ -204,6 +252,9 @@ absl::Status GameSession::HandleLogin(runtime::Connection& conn,
   slot_ = *std::move(slot);
   conn.CompleteHandshake();
   counters.logins_ok.fetch_add(1, std::memory_order_relaxed);
+  // The block is known from now on (and its last visit refreshed).
+  registry_.accounts().RecordKnownBlock(
+      name, block, registry_.clock().WallNow() - grouping.known_for);
   LogInfo("game", absl::StrCat("login: ", name, " from ", conn.peer_ip()));
   return Answer(conn, LoginAnswer::kOk);
 }
@@ -221,6 +272,10 @@ absl::Status GameSession::LoginFailed(runtime::Connection& conn,
   if (verdict.account_locked) {
     counters.accounts_locked.fetch_add(1, std::memory_order_relaxed);
     absl::StrAppend(&details, " locked");
+  }
+  if (verdict.prefix_locked) {
+    counters.prefixes_locked.fetch_add(1, std::memory_order_relaxed);
+    absl::StrAppend(&details, "; prefix locked");
   }
   if (verdict.ban_ip) {
     // Durable before the line that announces it (fail2ban may act on it).

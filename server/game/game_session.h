@@ -61,6 +61,9 @@ class GameSession final : public runtime::Session {
   absl::Status HandleChat(runtime::Connection& conn,
                           absl::Span<const uint8_t> plain);
   absl::Status Answer(runtime::Connection& conn, LoginAnswer answer);
+  // Clears the decrypted packet and its frame once a frame before login was
+  // handled (a login carries the password).
+  void WipeLoginBytes(const protocol::Frame& frame, size_t decrypted);
 
   PlayerRegistry& registry_;
   const uint16_t player_id_;

@@ -22,6 +22,7 @@ void GameSettings::Describe(config::Schema& schema) {
     game.throttle.max_tracked_ips = tracked;
     game.throttle.max_tracked_accounts = tracked;
     game.max_frame_size = base.server.connection.max_frame_size;
+    game.login_gate.slots = accounts.hasher.max_concurrent_hashes;
   });
 }
 

@@ -37,8 +37,11 @@ class GameServerProgram final : public runtime::ServerProgram {
       return config::kExitRuntime;
     }
     accounts_ = *std::move(accounts);
-    registry_ = std::make_unique<PlayerRegistry>(settings_.game, *accounts_,
-                                                 Clock::Real());
+    // The prefix lengths and known_days of SPEC section 4a are the
+    // connection guard's keys ([ratelimit] prefix_v4 / prefix_v6, [security]
+    // known_days); until the guard's settings carry them, their defaults.
+    registry_ = std::make_unique<PlayerRegistry>(
+        settings_.game, *accounts_, Clock::Real(), LoginGrouping{});
     return std::nullopt;
   }
 

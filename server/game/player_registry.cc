@@ -19,11 +19,13 @@ bool Contains(const std::vector<std::string>& list, absl::string_view item) {
 }  // namespace
 
 PlayerRegistry::PlayerRegistry(GameConfig config, AccountStore& accounts,
-                               Clock& clock)
+                               Clock& clock, LoginGrouping grouping)
     : config_(std::move(config)),
       accounts_(accounts),
       clock_(clock),
-      throttle_(config_.throttle) {}
+      grouping_(grouping),
+      throttle_(config_.throttle, grouping_.prefixes),
+      login_gate_(config_.login_gate, clock) {}
 
 void PlayerRegistry::SetBanList(guard::BanList* bans) { bans_.store(bans); }
 

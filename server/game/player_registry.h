@@ -40,6 +40,10 @@ struct GameCounters {
   std::atomic<uint64_t> logins_server_full{0};        // 4
   std::atomic<uint64_t> logins_already_connected{0};  // 3
   std::atomic<uint64_t> logins_unavailable{0};        // 7
+  std::atomic<uint64_t> logins_check_timeout{0};  // 7: no check in time
+  std::atomic<uint64_t> logins_prefix_locked{0};  // 14 from a prefix lock
+  std::atomic<uint64_t> logins_known_block{0};    // a lock spared a known block
+  std::atomic<uint64_t> prefixes_locked{0};
   std::atomic<uint64_t> logins_while_banned{0};  // closed without an answer
   std::atomic<uint64_t> ip_bans{0};
   std::atomic<uint64_t> accounts_locked{0};
@@ -53,10 +57,19 @@ struct GameCounters {
   std::atomic<uint64_t> frames_ignored{0};    // known framing, unknown code
 };
 
+// What the login checks share with the connection guard's settings (SPEC
+// section 4a): how blocks group into prefixes ([ratelimit] prefix_v4 /
+// prefix_v6) and how long a block stays known ([security] known_days).
+struct LoginGrouping {
+  PrefixLengths prefixes;
+  absl::Duration known_for = absl::Hours(24 * 30);
+};
+
 class PlayerRegistry {
  public:
   // `accounts` and `clock` must outlive the registry.
-  PlayerRegistry(GameConfig config, AccountStore& accounts, Clock& clock);
+  PlayerRegistry(GameConfig config, AccountStore& accounts, Clock& clock,
+                 LoginGrouping grouping = {});
   PlayerRegistry(const PlayerRegistry&) = delete;
   PlayerRegistry& operator=(const PlayerRegistry&) = delete;
 
@@ -69,6 +82,9 @@ class PlayerRegistry {
   const GameConfig& config() const { return config_; }
   AccountStore& accounts() { return accounts_; }
   LoginThrottle& throttle() { return throttle_; }
+  // The password checks of logins, one queue per prefix.
+  HashGate& login_gate() { return login_gate_; }
+  const LoginGrouping& grouping() const { return grouping_; }
   Clock& clock() { return clock_; }
   GameCounters& counters() { return counters_; }
   const GameCounters& counters() const { return counters_; }
@@ -144,7 +160,9 @@ class PlayerRegistry {
   const GameConfig config_;
   AccountStore& accounts_;
   Clock& clock_;
+  const LoginGrouping grouping_;
   LoginThrottle throttle_;
+  HashGate login_gate_;
   GameCounters counters_;
   std::atomic<guard::BanList*> bans_{nullptr};
 

@@ -1,10 +1,14 @@
 #include "server/game/game_session.h"
 
+#include <algorithm>
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "common/base/clock.h"
 #include "common/guard/ban_list.h"
 #include "gtest/gtest.h"
@@ -314,9 +318,11 @@ TEST_F(GameSessionTest, WrongCounterIsMalformed) {
 
 TEST_F(GameSessionTest, ReplayedPacketIsMalformed) {
   auto c = NewClient();
-  const Bytes wire = c->cipher.Encrypt(LoginPlain("test0", "nope"));
+  // Writable, like the runtime's frame buffer: the session wipes a login's.
+  Bytes wire = c->cipher.Encrypt(LoginPlain("test0", "nope"));
+  Bytes replayed = wire;
   ASSERT_TRUE(c->session.OnFrame(c->conn, FrameOf(wire)).ok());
-  EXPECT_EQ(c->session.OnFrame(c->conn, FrameOf(wire)).code(),
+  EXPECT_EQ(c->session.OnFrame(c->conn, FrameOf(replayed)).code(),
             absl::StatusCode::kInvalidArgument);
 }
 
@@ -436,6 +442,101 @@ TEST_F(GameSessionTest, UnknownOpcodeAfterLoginIsIgnored) {
   EXPECT_EQ(Registry().counters().frames_ignored.load(), 1u);
   EXPECT_EQ(a->Send(HexBytes("C1 06 F3 00 00 00")).code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+
+TEST_F(GameSessionTest, KnownBlockLogsInWhileTheAccountIsLockedForOthers) {
+  config_.throttle.account_fail_limit = 3;
+  config_.throttle.account_lock_duration = absl::Seconds(600);
+  {
+    auto before = LoggedIn("test0", "pass", 1);  // 192.0.2.1 becomes known
+    before->session.OnClose(before->conn);
+  }
+  for (uint8_t ip = 10; ip < 16; ++ip) {
+    auto attacker = NewClient(ip);
+    ASSERT_TRUE(attacker->Login("test0", "guess").ok());
+  }
+  EXPECT_EQ(Registry().counters().accounts_locked.load(), 1u);
+  auto stranger = NewClient(20);
+  ASSERT_TRUE(stranger->Login("test0", "pass").ok());
+  EXPECT_EQ(stranger->LastResult(), 14);
+  auto owner = NewClient(1);
+  ASSERT_TRUE(owner->Login("test0", "pass").ok());
+  EXPECT_EQ(owner->LastResult(), 1);
+  EXPECT_EQ(Registry().counters().logins_known_block.load(), 1u);
+  // Known means within known_for (30 days by default) of the last login.
+  owner->session.OnClose(owner->conn);
+  clock_.SetWallNow(clock_.WallNow() + absl::Hours(24 * 31));
+  auto late = NewClient(1);
+  ASSERT_TRUE(late->Login("test0", "pass").ok());
+  EXPECT_EQ(late->LastResult(), 14);
+}
+
+TEST_F(GameSessionTest, LockKnownBlocksLocksTheOwnerOutToo) {
+  config_.throttle.account_fail_limit = 3;
+  config_.throttle.lock_known_blocks = true;
+  {
+    auto before = LoggedIn("test0", "pass", 1);
+    before->session.OnClose(before->conn);
+  }
+  for (uint8_t ip = 10; ip < 13; ++ip) {
+    ASSERT_TRUE(NewClient(ip)->Login("test0", "guess").ok());
+  }
+  auto owner = NewClient(1);
+  ASSERT_TRUE(owner->Login("test0", "pass").ok());
+  EXPECT_EQ(owner->LastResult(), 14);
+}
+
+TEST_F(GameSessionTest, LoginBytesAreWipedOnceChecked) {
+  for (const char* password : {"pass", "wrong-password-20ch"}) {
+    auto c = NewClient();
+    // The decryption buffer is the arena's first allocation: the bytes up to
+    // the next one are it.
+    const size_t buffer_end = c->conn.arena().used();
+    Bytes wire = c->cipher.Encrypt(LoginPlain("test0", password));
+    ASSERT_TRUE(c->session.OnFrame(c->conn, FrameOf(wire)).ok());
+    EXPECT_EQ(c->LastResult(), std::string(password) == "pass" ? 1 : 0);
+    const absl::Span<uint8_t> after = c->conn.arena().Allocate(1);
+    ASSERT_FALSE(after.empty());
+    const uint8_t* end = after.data();
+    const uint8_t* begin = end - buffer_end;
+    EXPECT_EQ(std::count(begin, end, uint8_t{0}),
+              static_cast<std::ptrdiff_t>(buffer_end))
+        << "the decrypted login is left in the arena";
+    EXPECT_EQ(std::count(wire.begin(), wire.end(), uint8_t{0}),
+              static_cast<std::ptrdiff_t>(wire.size()))
+        << "the encrypted login is left in the frame buffer";
+    c->session.OnClose(c->conn);
+  }
+}
+
+TEST_F(GameSessionTest, LoginThatCannotBeCheckedInTimeAnswersSeven) {
+  config_.login_gate.slots = 1;
+  config_.login_answer_timeout = absl::Seconds(2);
+  // Another prefix's check holds the only slot.
+  HashGate::Slot busy = Registry().login_gate().Acquire(
+      guard::IpKey{guard::IpFamily::kV4, 1}, clock_.Now() + absl::Hours(1));
+  ASSERT_TRUE(busy.held());
+  auto c = NewClient();
+  std::atomic<bool> done{false};
+  std::thread login([&] {
+    EXPECT_TRUE(c->Login("test0", "pass").ok());
+    done = true;
+  });
+  // The gate re-reads the (fake) clock while it waits; move it on until the
+  // answer came (bounded).
+  for (const absl::Time end = absl::Now() + absl::Seconds(10);
+       !done.load() && absl::Now() < end;) {
+    clock_.Advance(absl::Milliseconds(100));
+    std::this_thread::yield();
+  }
+  login.join();
+  EXPECT_EQ(c->LastResult(), 7);
+  EXPECT_EQ(Registry().counters().logins_check_timeout.load(), 1u);
+  // With the slot free again it logs in at once.
+  busy = HashGate::Slot();
+  ASSERT_TRUE(c->Login("test0", "pass").ok());
+  EXPECT_EQ(c->LastResult(), 1);
 }
 
 }  // namespace
