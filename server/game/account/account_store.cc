@@ -98,6 +98,10 @@ void AccountStoreConfig::Describe(config::Schema& s) {
   s.Path("game", "database", &path,
          "account database (SQLite), created on first start", {},
          config::CheckNonEmpty);
+  s.Integer("game", "max_concurrent_hashes", &hasher.max_concurrent_hashes, 1,
+            kMaxHashSlots,
+            "Argon2id password checks at once, each holding 64 MiB; more wait "
+            "their prefix's turn (about the core count)");
 }
 
 }  // namespace muwarden::game

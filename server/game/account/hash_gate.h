@@ -4,7 +4,7 @@
 // queue served least recently (a queue that was never served first), so one
 // queue's backlog delays another's request by at most one check. A request has
 // a deadline: it is dropped when its turn comes too late to finish the check in
-// time (by the measured check time), when its deadline passes, or when the
+// time (twice the measured check time must be left), when its deadline passes, or when the
 // total queue is full and its queue is the longest. Queues are bounded per
 // key and in total. Thread-safe: one mutex; a taken slot is a move-only RAII
 // object.
