@@ -1,5 +1,8 @@
 #include "server/game/game_settings.h"
 
+#include <filesystem>
+#include <string>
+
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "tests/support/temp_dir.h"
@@ -9,6 +12,10 @@ namespace muwarden::game {
 namespace {
 
 using ::muwarden::testing::Joined;
+
+std::string Normal(const std::string& path) {
+  return std::filesystem::path(path).lexically_normal().string();
+}
 
 TEST(GameSettingsTest, SplitList) {
   EXPECT_EQ(SplitList(" 10404, 10305 ,,075 "),
@@ -143,14 +150,14 @@ TEST(GameSettingsTest, DefaultBanFileIsThisServersOwnBesideTheConfig) {
   const std::string ini = dir.Write("game-server.ini", "[server]\nport = 1\n");
   testing::Loaded<GameSettings> loaded(ini, {});
   ASSERT_TRUE(loaded.errors.empty()) << loaded.Errors();
-  EXPECT_EQ(loaded.settings.base.server.bans.path,
-            dir.Path("game-server-bans.txt"));
+  EXPECT_EQ(Normal(loaded.settings.base.server.bans.path),
+            Normal(dir.Path("game-server-bans.txt")));
   const std::string named =
       dir.Write("named.ini", "[security]\nban_file = bans.txt\n");
   testing::Loaded<GameSettings> explicit_name(named, {});
   ASSERT_TRUE(explicit_name.errors.empty()) << explicit_name.Errors();
-  EXPECT_EQ(explicit_name.settings.base.server.bans.path,
-            dir.Path("bans.txt"));
+  EXPECT_EQ(Normal(explicit_name.settings.base.server.bans.path),
+            Normal(dir.Path("bans.txt")));
 }
 
 }  // namespace
