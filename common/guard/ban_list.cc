@@ -22,9 +22,28 @@ constexpr size_t kMaxUnwritten = 65536;
 using BanInfo = BanList::BanInfo;
 using ExpiryItem = BanList::ExpiryItem;
 using Map = BanList::Map;
+using Table = BanList::Table;
+constexpr int64_t kPermanent = BanList::kPermanent;
 
 bool Expired(const std::optional<absl::Time>& until, absl::Time wall_now) {
   return until.has_value() && *until <= wall_now;
+}
+bool Expired(int64_t until, absl::Time wall_now) {
+  return until != kPermanent && absl::FromUnixSeconds(until) <= wall_now;
+}
+
+// Rounded up, so storing a ban never shortens it.
+int64_t UntilSeconds(const std::optional<absl::Time>& until) {
+  if (!until.has_value() || *until == absl::InfiniteFuture()) {
+    return kPermanent;
+  }
+  int64_t secs = absl::ToUnixSeconds(*until);
+  if (absl::FromUnixSeconds(secs) < *until) ++secs;
+  return secs == kPermanent ? kPermanent - 1 : secs;
+}
+std::optional<absl::Time> UntilTime(int64_t until) {
+  if (until == kPermanent) return std::nullopt;
+  return absl::FromUnixSeconds(until);
 }
 
 // Min-heap order: the soonest until on top.
@@ -32,7 +51,7 @@ bool EndsLater(const ExpiryItem& a, const ExpiryItem& b) {
   return a.until > b.until;
 }
 
-void PushExpiry(std::vector<ExpiryItem>& heap, absl::Time until,
+void PushExpiry(std::vector<ExpiryItem>& heap, int64_t until,
                 const Cidr& cidr) {
   heap.push_back(ExpiryItem{until, cidr});
   std::push_heap(heap.begin(), heap.end(), EndsLater);
@@ -57,17 +76,17 @@ bool Live(const Map& map, const ExpiryItem& item) {
 // reach the map (under whatever lock it needs). True when an entry went;
 // *was_expired says whether it had ended anyway.
 template <typename LiveFn, typename EraseFn>
-bool MakeRoom(std::vector<ExpiryItem>& heap,
-              const std::optional<absl::Time>& until, absl::Time wall_now,
-              LiveFn live, EraseFn erase, bool* was_expired) {
+bool MakeRoom(std::vector<ExpiryItem>& heap, int64_t until,
+              absl::Time wall_now, LiveFn live, EraseFn erase,
+              bool* was_expired) {
   while (!heap.empty()) {
     const ExpiryItem& top = heap.front();
     if (!live(top)) {
       PopExpiry(heap);
       continue;
     }
-    const bool expired = top.until <= wall_now;
-    if (!expired && until.has_value() && top.until >= *until) return false;
+    const bool expired = Expired(top.until, wall_now);
+    if (!expired && until != kPermanent && top.until >= until) return false;
     const ExpiryItem gone = PopExpiry(heap);
     erase(gone.cidr);
     *was_expired = expired;
@@ -76,16 +95,10 @@ bool MakeRoom(std::vector<ExpiryItem>& heap,
   return false;
 }
 
-void Merge(BanInfo& into, const std::optional<absl::Time>& until,
-           const std::string& reason) {
-  if (into.until.has_value()) {
-    if (!until.has_value()) {
-      into.until.reset();
-    } else if (*until > *into.until) {
-      into.until = until;
-    }
-  }
-  if (!reason.empty()) into.reason = reason;
+void Merge(BanInfo& into, int64_t until, const std::string& reason,
+           BanList::Reasons& reasons) {
+  if (until > into.until) into.until = until;  // kPermanent is the largest
+  if (!reason.empty()) into.reason = reasons.Intern(reason);
 }
 
 // The next line of `rest` (without its '\n'); rest moves past it.
@@ -129,7 +142,7 @@ class FileLock {
 
 // A file parsed into the list it stands for, built outside every lock.
 struct BanList::Parsed {
-  std::unique_ptr<Map> map = std::make_unique<Map>();
+  std::unique_ptr<Table> table = std::make_unique<Table>();
   std::vector<ExpiryItem> expiry;
   BanLoadResult result;
   size_t lines = 0;  // lines in the text
@@ -137,8 +150,21 @@ struct BanList::Parsed {
   bool removed = false;
 };
 
+BanList::Reasons::Reasons() {
+  texts_.emplace_back();
+  ids_.emplace(texts_.back(), 0);
+}
+
+uint32_t BanList::Reasons::Intern(absl::string_view text) {
+  if (auto it = ids_.find(text); it != ids_.end()) return it->second;
+  const auto id = static_cast<uint32_t>(texts_.size());
+  texts_.emplace_back(text);
+  ids_.emplace(texts_.back(), id);
+  return id;
+}
+
 BanList::BanList(const BanListConfig& config, Clock& clock)
-    : config_(config), clock_(clock), bans_(std::make_unique<Map>()) {}
+    : config_(config), clock_(clock), bans_(std::make_unique<Table>()) {}
 
 BanList::~BanList() = default;
 
@@ -158,20 +184,22 @@ BanList::Parsed BanList::Parse(absl::string_view data,
                                const Cidr* remove) const {
   const absl::Time wall_now = clock_.WallNow();
   Parsed p;
-  Map& map = *p.map;
+  Map& map = p.table->map;
+  Reasons& reasons = p.table->reasons;
   auto add = [&](const BanEntry& entry) {
+    const int64_t until = UntilSeconds(entry.until);
     if (BanInfo* info = map.FindExact(entry.cidr); info != nullptr) {
-      const std::optional<absl::Time> before = info->until;
-      Merge(*info, entry.until, entry.reason);
-      if (info->until.has_value() && info->until != before) {
-        PushExpiry(p.expiry, *info->until, entry.cidr);
+      const int64_t before = info->until;
+      Merge(*info, until, entry.reason, reasons);
+      if (info->until != kPermanent && info->until != before) {
+        PushExpiry(p.expiry, info->until, entry.cidr);
       }
       return true;
     }
     if (map.size() >= config_.max_entries) {
       bool was_expired = false;
       if (!MakeRoom(
-              p.expiry, entry.until, wall_now,
+              p.expiry, until, wall_now,
               [&](const ExpiryItem& item) { return Live(map, item); },
               [&](const Cidr& c) { map.Erase(c); }, &was_expired)) {
         ++p.result.over_cap;
@@ -180,11 +208,9 @@ BanList::Parsed BanList::Parse(absl::string_view data,
       ++p.result.over_cap;
     }
     BanInfo* fresh = map.Insert(entry.cidr).first;
-    fresh->until = entry.until;
-    fresh->reason = entry.reason;
-    if (entry.until.has_value()) {
-      PushExpiry(p.expiry, *entry.until, entry.cidr);
-    }
+    fresh->until = until;
+    fresh->reason = reasons.Intern(entry.reason);
+    if (until != kPermanent) PushExpiry(p.expiry, until, entry.cidr);
     return true;
   };
   absl::string_view rest = data;
@@ -243,7 +269,7 @@ void BanList::Install(Parsed& parsed) {
     // A pointer swap: the old map is freed after the lock is released, so a
     // reload never holds up the accept thread's lookups.
     WriterMutexLock lock(&mu_);
-    bans_.swap(parsed.map);
+    bans_.swap(parsed.table);
   }
   expiry_.swap(parsed.expiry);
   physical_lines_ = parsed.lines;
@@ -271,16 +297,16 @@ absl::StatusOr<BanLoadResult> BanList::Load() {
 BanCheck BanList::Check(const IpAddress& ip, absl::Time wall_now) const {
   BanCheck check;
   ReaderMutexLock lock(&mu_);
-  if (bans_->empty()) return check;
+  if (bans_->map.empty()) return check;
   int len = 0;
-  const BanInfo* info = bans_->FindMatch(
+  const BanInfo* info = bans_->map.FindMatch(
       ip, [&](const BanInfo& b) { return !Expired(b.until, wall_now); }, &len);
   if (info == nullptr) return check;
   check.banned = true;
   check.matched.address = Masked(ip, len);
   check.matched.prefix_len = len;
-  check.until = info->until;
-  check.reason = info->reason;
+  check.until = UntilTime(info->until);
+  check.reason = bans_->reasons.Text(info->reason);
   return check;
 }
 
@@ -290,48 +316,50 @@ BanCheck BanList::Check(const IpAddress& ip) const {
 
 bool BanList::ApplyLocked(const BanEntry& entry) {
   const absl::Time wall_now = clock_.WallNow();
+  const int64_t until = UntilSeconds(entry.until);
   bool exists = false;
-  std::optional<absl::Time> before;
+  int64_t before = kPermanent;
   size_t size = 0;
   {
     ReaderMutexLock lock(&mu_);
-    if (const BanInfo* info = std::as_const(*bans_).FindExact(entry.cidr);
+    if (const BanInfo* info = std::as_const(bans_->map).FindExact(entry.cidr);
         info != nullptr) {
       exists = true;
       before = info->until;
     }
-    size = bans_->size();
+    size = bans_->map.size();
   }
   if (!exists && size >= config_.max_entries) {
     bool was_expired = false;
     const bool room = MakeRoom(
-        expiry_, entry.until, wall_now,
+        expiry_, until, wall_now,
         [&](const ExpiryItem& item) {
           ReaderMutexLock lock(&mu_);
-          return Live(*bans_, item);
+          return Live(bans_->map, item);
         },
         [&](const Cidr& c) {
           WriterMutexLock lock(&mu_);
-          bans_->Erase(c);
+          bans_->map.Erase(c);
         },
         &was_expired);
     if (!room) return false;
     if (!was_expired) ++displaced_;
   }
-  std::optional<absl::Time> after;
+  int64_t after = kPermanent;
   {
+    // One insert (and at most one new reason text).
     WriterMutexLock lock(&mu_);
-    auto [info, inserted] = bans_->Insert(entry.cidr);
+    auto [info, inserted] = bans_->map.Insert(entry.cidr);
     if (inserted || Expired(info->until, wall_now)) {
-      info->until = entry.until;
-      info->reason = entry.reason;
+      info->until = until;
+      info->reason = bans_->reasons.Intern(entry.reason);
     } else {
-      Merge(*info, entry.until, entry.reason);
+      Merge(*info, until, entry.reason, bans_->reasons);
     }
     after = info->until;
   }
-  if (after.has_value() && (!exists || after != before)) {
-    PushExpiry(expiry_, *after, entry.cidr);
+  if (after != kPermanent && (!exists || after != before)) {
+    PushExpiry(expiry_, after, entry.cidr);
   }
   CompactHeapLocked();
   return true;
@@ -343,7 +371,7 @@ void BanList::CompactHeapLocked() {
   size_t size = 0;
   {
     ReaderMutexLock lock(&mu_);
-    size = bans_->size();
+    size = bans_->map.size();
   }
   if (expiry_.size() <= 2 * size + 1024) return;
   std::vector<ExpiryItem> live;
@@ -352,7 +380,7 @@ void BanList::CompactHeapLocked() {
     // thread) ever takes mu_ exclusively.
     ReaderMutexLock lock(&mu_);
     for (const ExpiryItem& item : expiry_) {
-      if (Live(*bans_, item)) live.push_back(item);
+      if (Live(bans_->map, item)) live.push_back(item);
     }
   }
   std::make_heap(live.begin(), live.end(), EndsLater);
@@ -408,7 +436,7 @@ std::vector<absl::Status> BanList::AddMany(
 absl::Status BanList::RewriteLocked(const Cidr* remove, bool* found) {
   if (remove != nullptr) {
     ReaderMutexLock lock(&mu_);
-    *found = std::as_const(*bans_).FindExact(*remove) != nullptr;
+    *found = std::as_const(bans_->map).FindExact(*remove) != nullptr;
   }
   if (remove != nullptr) {
     const size_t before = unwritten_.size();
@@ -427,7 +455,8 @@ absl::Status BanList::RewriteLocked(const Cidr* remove, bool* found) {
   // The file again, line by line, as the parsed list says: each block in
   // force once, where it first appears, in canonical form.
   const absl::Time wall_now = clock_.WallNow();
-  Map& map = *parsed.map;
+  Map& map = parsed.table->map;
+  const Reasons& reasons = parsed.table->reasons;
   std::string text;
   text.reserve(data->size());
   size_t written_lines = 0;
@@ -438,7 +467,8 @@ absl::Status BanList::RewriteLocked(const Cidr* remove, bool* found) {
   auto emit_entry = [&](const Cidr& cidr, BanInfo& info) {
     if (info.written) return;
     info.written = true;
-    emit(FormatBanLine(BanEntry{cidr, info.until, info.reason}));
+    emit(FormatBanLine(
+        BanEntry{cidr, UntilTime(info.until), reasons.Text(info.reason)}));
   };
   absl::string_view rest = *data;
   while (!rest.empty()) {
@@ -497,13 +527,13 @@ absl::Status BanList::Remove(const Cidr& cidr) {
   absl::Status status;
   if (config_.path.empty()) {
     WriterMutexLock lock(&mu_);
-    found = bans_->Erase(cidr);
+    found = bans_->map.Erase(cidr);
   } else {
     status = RewriteLocked(&cidr, &found);
     if (!status.ok()) {
       // The file still has it; it stops applying now all the same.
       WriterMutexLock lock(&mu_);
-      bans_->Erase(cidr);
+      bans_->map.Erase(cidr);
     }
   }
   if (!status.ok()) return status;
@@ -525,12 +555,12 @@ size_t BanList::DropExpiredLocked(size_t budget) {
   size_t dropped = 0;
   size_t looked = 0;
   while (looked < budget && !expiry_.empty() &&
-         expiry_.front().until <= wall_now) {
+         Expired(expiry_.front().until, wall_now)) {
     ++looked;
     const ExpiryItem gone = PopExpiry(expiry_);
     WriterMutexLock lock(&mu_);
-    if (Live(*bans_, gone)) {
-      bans_->Erase(gone.cidr);
+    if (Live(bans_->map, gone)) {
+      bans_->map.Erase(gone.cidr);
       ++dropped;
     }
   }
@@ -545,12 +575,12 @@ size_t BanList::file_lines() const {
 size_t BanList::compact_lines() const {
   MutexLock lock(&file_mu_);
   ReaderMutexLock map_lock(&mu_);
-  return kept_lines_ + bans_->size();
+  return kept_lines_ + bans_->map.size();
 }
 
 size_t BanList::size() const {
   ReaderMutexLock lock(&mu_);
-  return bans_->size();
+  return bans_->map.size();
 }
 
 size_t BanList::unwritten() const {

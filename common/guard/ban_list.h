@@ -15,12 +15,15 @@
 #define MUWARDEN_COMMON_GUARD_BAN_LIST_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -154,17 +157,36 @@ class BanList {
   // The advisory lock's path: `<ban_file>.lock`.
   std::string lock_path() const { return config_.path + ".lock"; }
 
+  // Whole seconds since the epoch (rounded up); kPermanent for none.
+  static constexpr int64_t kPermanent = INT64_MAX;
+  // 16 bytes, so a million bans fit in well under 100 MB.
   struct BanInfo {
-    std::optional<absl::Time> until;
-    std::string reason;
+    int64_t until = kPermanent;
+    uint32_t reason = 0;  // index into the table's Reasons
     // Set while a rewrite writes the block, so it is written once.
     bool written = false;
   };
   struct ExpiryItem {
-    absl::Time until;
+    int64_t until;
     Cidr cidr;
   };
+  // Each reason text once: a million autobans share a handful of reasons.
+  // Id 0 is the empty reason. Not thread-safe; the owner locks.
+  class Reasons {
+   public:
+    Reasons();
+    uint32_t Intern(absl::string_view text);
+    const std::string& Text(uint32_t id) const { return texts_[id]; }
+
+   private:
+    std::deque<std::string> texts_;  // stable addresses for ids_'s keys
+    absl::flat_hash_map<absl::string_view, uint32_t> ids_;
+  };
   using Map = CidrMap<BanInfo>;
+  struct Table {
+    Map map;
+    Reasons reasons;
+  };
 
  private:
   struct Parsed;
@@ -203,7 +225,7 @@ class BanList {
   size_t displaced_ ABSL_GUARDED_BY(file_mu_) = 0;
   // Shared for lookups, exclusive for a swap or one insert or erase.
   mutable SharedMutex mu_;
-  std::unique_ptr<Map> bans_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<Table> bans_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace muwarden::guard
