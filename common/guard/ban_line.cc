@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
 
 namespace muwarden::guard {
 namespace {
@@ -33,6 +34,39 @@ absl::string_view NextToken(absl::string_view& rest) {
   absl::string_view token = rest.substr(0, end);
   rest = absl::StripLeadingAsciiWhitespace(rest.substr(end));
   return token;
+}
+
+// The canonical form the server writes, "2026-11-22T01:23:45Z", without the
+// general parser: a million-line file is mostly these. False for anything
+// else (the caller falls back to absl::ParseTime).
+bool ParseCanonicalTime(absl::string_view s, absl::Time* out) {
+  if (s.size() != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+      s[13] != ':' || s[16] != ':' || s[19] != 'Z') {
+    return false;
+  }
+  auto num = [&](size_t at, size_t len, int* value) {
+    int v = 0;
+    for (size_t i = at; i < at + len; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      v = v * 10 + (s[i] - '0');
+    }
+    *value = v;
+    return true;
+  };
+  int y, mo, d, h, mi, sec;
+  if (!num(0, 4, &y) || !num(5, 2, &mo) || !num(8, 2, &d) ||
+      !num(11, 2, &h) || !num(14, 2, &mi) || !num(17, 2, &sec)) {
+    return false;
+  }
+  const absl::CivilSecond civil(y, mo, d, h, mi, sec);
+  // CivilSecond normalises out-of-range fields (month 13, 31 April): such a
+  // text is not canonical.
+  if (civil.year() != y || civil.month() != mo || civil.day() != d ||
+      civil.hour() != h || civil.minute() != mi || civil.second() != sec) {
+    return false;
+  }
+  *out = absl::FromCivil(civil, absl::UTCTimeZone());
+  return true;
 }
 
 }  // namespace
@@ -64,7 +98,8 @@ absl::StatusOr<std::optional<BanEntry>> ParseBanLine(absl::string_view line) {
     absl::string_view when = token.substr(kUntil.size());
     absl::Time t;
     std::string err;
-    if (!absl::ParseTime(absl::RFC3339_full, when, &t, &err)) {
+    if (!ParseCanonicalTime(when, &t) &&
+        !absl::ParseTime(absl::RFC3339_full, when, &t, &err)) {
       return absl::InvalidArgumentError(
           absl::StrCat("bad until= time '", when.substr(0, 40),
                        "' (expected like 2026-11-22T01:23:45Z)"));

@@ -1,9 +1,10 @@
 // BanWriter: makes autobans durable off the accept path. The accept thread
 // queues a ban (bounded; a block already queued is not queued twice); this
-// unit's thread adds it to the BanList, which fsyncs, and prints its security
-// line only once it is on disk. The thread wakes at least once a second to
-// print the log summaries whose minute is over, and rewrites the ban file when
-// it outgrows the bans in force or an hour has passed. Thread-safe.
+// unit's thread adds what is queued to the BanList in batches (one append and
+// one fsync per batch) and prints each ban's security line only once it is on
+// disk. The thread wakes at least once a second to print the log summaries
+// whose minute is over, drop expired bans from memory, and rewrite the ban
+// file when it outgrows the bans in force or an hour has passed. Thread-safe.
 #ifndef MUWARDEN_COMMON_RUNTIME_BAN_WRITER_H_
 #define MUWARDEN_COMMON_RUNTIME_BAN_WRITER_H_
 
@@ -53,8 +54,9 @@ class BanWriter {
 
  private:
   void Loop();
-  void Write(const PendingBan& ban);
-  void Compact(absl::Time& next_compaction);
+  void Write(std::deque<PendingBan>::const_iterator begin,
+             std::deque<PendingBan>::const_iterator end);
+  void Compact(absl::Time& next_compaction, absl::Time& earliest_compaction);
 
   const BanWriterConfig config_;
   guard::BanList& bans_;

@@ -36,13 +36,8 @@ absl::Status Server::Start() {
     return absl::UnavailableError(absl::StrCat(
         "ban file ", config_.bans.path, ": ", loaded.status().message()));
   }
-  for (const auto& w : loaded->warnings) {
-    LogWarn("bans", absl::StrCat(config_.bans.path, ":", w.line_number,
-                                 ": skipped: ", w.why));
-  }
   if (!config_.bans.path.empty()) {
-    LogInfo("bans", absl::StrCat("loaded ", loaded->entries, " entries from ",
-                                 config_.bans.path));
+    LogLoaded("loaded", *loaded);
     DropExpiredBans(loaded->expired);
   }
   if (absl::Status status = acceptor_.Listen(); !status.ok()) return status;
@@ -65,8 +60,9 @@ void Server::Stop() {
 
 void Server::DropExpiredBans(size_t expired) {
   if (expired == 0) return;
-  // SPEC: expired entries are dropped from the file when it is next rewritten;
-  // doing it right after a load cannot lose an operator's edit.
+  // SPEC: expired entries are dropped from the file when it is next rewritten.
+  // The rewrite re-reads the file under the advisory lock, so an edit made
+  // since the load is kept.
   absl::Status status = bans_.Rewrite();
   if (status.ok()) {
     LogInfo("bans", absl::StrCat("dropped ", expired, " expired entries from ",
@@ -77,6 +73,27 @@ void Server::DropExpiredBans(size_t expired) {
   }
 }
 
+void Server::LogLoaded(absl::string_view verb, const guard::BanLoadResult& r) {
+  for (const auto& w : r.warnings) {
+    LogWarn("bans", absl::StrCat(config_.bans.path, ":", w.line_number,
+                                 ": skipped: ", w.why));
+  }
+  if (r.more_warnings > 0) {
+    LogWarn("bans", absl::StrCat(config_.bans.path, ": skipped ",
+                                 r.more_warnings, " more bad lines"));
+  }
+  if (r.over_cap > 0) {
+    LogWarn("bans",
+            absl::StrCat(config_.bans.path, ": ", r.over_cap,
+                         " bans left out: the list holds at most ",
+                         config_.bans.max_entries,
+                         " and keeps the ones that end last"));
+  }
+  LogInfo("bans", absl::StrCat(verb, " ", r.entries, " entries from ",
+                               config_.bans.path.empty() ? "(no ban file)"
+                                                         : config_.bans.path));
+}
+
 void Server::ReloadBans() {
   auto loaded = bans_.Reload();
   if (!loaded.ok()) {
@@ -85,13 +102,7 @@ void Server::ReloadBans() {
                                   loaded.status().message()));
     return;
   }
-  for (const auto& w : loaded->warnings) {
-    LogWarn("bans", absl::StrCat(config_.bans.path, ":", w.line_number,
-                                 ": skipped: ", w.why));
-  }
-  LogInfo("bans", absl::StrCat("reloaded ", loaded->entries, " entries from ",
-                               config_.bans.path.empty() ? "(no ban file)"
-                                                         : config_.bans.path));
+  LogLoaded("reloaded", *loaded);
   DropExpiredBans(loaded->expired);
 }
 

@@ -16,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/base/clock.h"
 #include "common/base/mutex.h"
@@ -65,6 +66,7 @@ class Server {
  private:
   void OnAccept(net::UniqueFd fd, const sockaddr_storage& addr);
   void DropExpiredBans(size_t expired);
+  void LogLoaded(absl::string_view verb, const guard::BanLoadResult& result);
   void RunConnection(Admitted admitted, absl::Time accepted_at, Arena& arena,
                      uint64_t id);
 

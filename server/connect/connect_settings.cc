@@ -64,6 +64,7 @@ absl::Status ApplyEntryKey(GameServerEntry& e, absl::string_view key,
 ConnectSettings::ConnectSettings() {
   runtime::ServerConfig& s = base.server;
   s.name = "ConnectServer";
+  s.bans.default_name = "connect-server-bans.txt";
   s.port = 44405;
   s.connection.handshake = ConnectHandshake();
   s.connection.handshake.timeout = absl::Seconds(20);

@@ -7,6 +7,7 @@ namespace muwarden::game {
 GameSettings::GameSettings() {
   runtime::ServerConfig& s = base.server;
   s.name = "GameServer";
+  s.bans.default_name = "game-server-bans.txt";
   s.port = 55901;
   s.connection.handshake = GameHandshake();
   s.connection.handshake.timeout = absl::Seconds(120);

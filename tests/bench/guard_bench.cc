@@ -1,7 +1,14 @@
 // Layer 1 micro-benchmarks: the per-connection cost of the accept thread's
-// checks (sliding window, ban lookup, per-IP table, admission).
+// checks (sliding window, ban lookup, per-IP table, admission), and the ban
+// list at a million entries (load, lookup, autoban into a full list, rewrite).
+#include <stdlib.h>
+#include <unistd.h>
+
 #include <cstdint>
+#include <cstdio>
+#include <fstream>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -13,6 +20,7 @@
 #include "common/guard/ip_address.h"
 #include "common/guard/ip_table.h"
 #include "common/guard/sliding_window.h"
+#include "tests/support/ban_file_gen.h"
 
 namespace muwarden::guard {
 namespace {
@@ -170,6 +178,136 @@ void BM_ConnGuardAdmitRefused(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ConnGuardAdmitRefused);
+
+// ---- a million bans ----
+
+constexpr size_t kMillion = 1000000;
+
+// The generated million-line file, written once per run.
+const std::string& MillionFile() {
+  static const std::string* path = [] {
+    std::string tmpl = "/tmp/guard_bench_XXXXXX";
+    const char* dir = mkdtemp(tmpl.data());
+    auto* p = new std::string(std::string(dir) + "/bans.txt");
+    std::ofstream(*p) << testing::GenerateBanFile(kMillion,
+                                                  "2999-01-01T00:00:00Z");
+    return p;
+  }();
+  return *path;
+}
+
+BanListConfig MillionConfig(const std::string& path) {
+  BanListConfig config;
+  config.path = path;
+  config.max_entries = kMillion;
+  return config;
+}
+
+// Read, parse and swap in a 1,000,000-line file (what a start or SIGHUP does).
+void BM_BanLoadMillion(benchmark::State& state) {
+  const std::string& path = MillionFile();
+  FakeClock clock;
+  BanList bans(MillionConfig(path), clock);
+  size_t entries = 0;
+  for (auto _ : state) {
+    auto r = bans.Load();
+    if (!r.ok()) state.SkipWithError("load failed");
+    entries = r.ok() ? r->entries : 0;
+  }
+  state.counters["entries"] = static_cast<double>(entries);
+  state.counters["entries_per_s"] = benchmark::Counter(
+      static_cast<double>(entries) * static_cast<double>(state.iterations()),
+      benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_BanLoadMillion)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+BanList& MillionList(FakeClock& clock) {
+  static BanList* bans = [&clock] {
+    auto* b = new BanList(MillionConfig(MillionFile()), clock);
+    (void)b->Load();
+    return b;
+  }();
+  return *bans;
+}
+
+// The accept thread's lookup with a million entries in force.
+void BM_BanCheckMillion(benchmark::State& state) {
+  static FakeClock clock;
+  BanList& bans = MillionList(clock);
+  const bool hit = state.range(0) != 0;
+  std::mt19937 rng(11);
+  std::vector<IpAddress> probes;
+  for (int i = 0; i < 4096; ++i) {
+    const uint32_t n = static_cast<uint32_t>(rng() % kMillion);
+    probes.push_back(hit ? *ParseIp(testing::GeneratedBanAddress(n))
+                         : IpAddress::V4(11, static_cast<uint8_t>(n >> 16),
+                                         static_cast<uint8_t>(n >> 8),
+                                         static_cast<uint8_t>(n)));
+  }
+  const absl::Time now = clock.WallNow();
+  size_t i = 0;
+  int64_t banned = 0;
+  for (auto _ : state) {
+    banned += bans.Check(probes[i], now).banned ? 1 : 0;
+    i = (i + 1) & 4095;
+  }
+  if (banned != (hit ? state.iterations() : 0)) {
+    state.SkipWithError("wrong answer");
+  }
+}
+BENCHMARK(BM_BanCheckMillion)->ArgName("hit")->Arg(1)->Arg(0);
+
+// An autoban of a new block into a list already holding max_entries temporary
+// bans: each one displaces the ban that ends soonest (no scan of the list).
+void BM_BanAddAtFullList(benchmark::State& state) {
+  FakeClock clock;
+  BanListConfig config;
+  config.max_entries = kMillion;
+  BanList bans(config, clock);
+  const absl::Time start = clock.WallNow();
+  for (size_t i = 0; i < kMillion; ++i) {
+    (void)bans.Add(HostCidr(*ParseIp(testing::GeneratedBanAddress(i))),
+                   start + absl::Seconds(3600 + static_cast<int64_t>(i)),
+                   "flood autoban");
+  }
+  uint32_t next = 0;
+  int64_t refused = 0;
+  for (auto _ : state) {
+    const uint32_t n = next++;
+    const absl::Status s =
+        bans.Add(HostCidr(IpAddress::V4(11, static_cast<uint8_t>(n >> 16),
+                                        static_cast<uint8_t>(n >> 8),
+                                        static_cast<uint8_t>(n))),
+                 start + absl::Hours(24 * 365), "flood autoban");
+    refused += s.ok() ? 0 : 1;
+  }
+  if (refused != 0 || bans.size() != kMillion) {
+    state.SkipWithError("an autoban was refused");
+  }
+  state.counters["displaced"] = static_cast<double>(bans.displaced());
+}
+BENCHMARK(BM_BanAddAtFullList)->Unit(benchmark::kMicrosecond);
+
+// Compaction of the million-line file: re-read under the advisory lock,
+// parse, format, write atomically with fsync, swap in.
+void BM_BanRewriteMillion(benchmark::State& state) {
+  FakeClock clock;
+  std::string tmpl = "/tmp/guard_bench_rw_XXXXXX";
+  const std::string dir = mkdtemp(tmpl.data());
+  const std::string path = dir + "/bans.txt";
+  std::ofstream(path) << testing::GenerateBanFile(kMillion,
+                                                  "2999-01-01T00:00:00Z");
+  BanList bans(MillionConfig(path), clock);
+  (void)bans.Load();
+  for (auto _ : state) {
+    if (!bans.Rewrite().ok()) state.SkipWithError("rewrite failed");
+  }
+  state.counters["entries"] = static_cast<double>(bans.size());
+  std::remove(path.c_str());
+  std::remove((path + ".lock").c_str());
+  ::rmdir(dir.c_str());
+}
+BENCHMARK(BM_BanRewriteMillion)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 }  // namespace
 }  // namespace muwarden::guard

@@ -130,5 +130,28 @@ TEST(SanitiseBanReasonTest, NothingInAReasonCanEndTheLine) {
   EXPECT_EQ((*back)->reason, reason);
 }
 
+TEST(BanLineTest, CanonicalTimesAndOthersReadAlike) {
+  // The server's own form is read without the general parser; both must
+  // agree, and impossible dates stay errors.
+  for (const char* when :
+       {"2026-11-22T01:23:45Z", "2000-02-29T23:59:59Z", "1999-12-31T00:00:00Z",
+        "2106-02-07T06:28:16Z"}) {
+    absl::StatusOr<std::optional<BanEntry>> e =
+        ParseBanLine(std::string("1.2.3.4 until=") + when);
+    ASSERT_TRUE(e.ok()) << when;
+    absl::Time expected;
+    std::string err;
+    ASSERT_TRUE(absl::ParseTime(absl::RFC3339_full, when, &expected, &err));
+    EXPECT_EQ((*e)->until, expected) << when;
+  }
+  for (const char* bad :
+       {"2026-13-01T00:00:00Z", "2026-04-31T00:00:00Z", "2026-02-29T00:00:00Z",
+        "2026-01-01T24:00:00Z", "2026-01-01T00:60:00Z", "2026-01-0aT00:00:00Z",
+        "2026-01-01T00:00:00X"}) {
+    EXPECT_FALSE(ParseBanLine(std::string("1.2.3.4 until=") + bad).ok())
+        << bad;
+  }
+}
+
 }  // namespace
 }  // namespace muwarden::guard

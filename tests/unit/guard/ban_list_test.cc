@@ -370,35 +370,255 @@ TEST(BanListTest, InMemoryOnly) {
   EXPECT_EQ(bans.size(), 0u);
 }
 
-TEST(BanListTest, MaxEntries) {
+TEST(BanListTest, AFullListGivesWayToBansThatEndLater) {
   TempDir dir("banlist");
   const std::string path = dir.Path("bans.txt");
+  FakeClock clock;
+  const absl::Time now = clock.WallNow();
+  BanListConfig config = At(path);
+  config.max_entries = 3;
+  BanList bans(config, clock);
+  ASSERT_TRUE(bans.Add(Block("1.1.1.1"), now + absl::Hours(1), "").ok());
+  ASSERT_TRUE(bans.Add(Block("2.2.2.2"), now + absl::Hours(2), "").ok());
+  ASSERT_TRUE(bans.Add(Block("3.3.3.3"), std::nullopt, "").ok());
+  // Ends later than 1.1.1.1, the soonest: 1.1.1.1 goes.
+  ASSERT_TRUE(bans.Add(Block("4.4.4.4"), now + absl::Hours(3), "").ok());
+  EXPECT_FALSE(bans.Check(Ip("1.1.1.1")).banned);
+  EXPECT_TRUE(bans.Check(Ip("4.4.4.4")).banned);
+  EXPECT_EQ(bans.displaced(), 1u);
+  EXPECT_EQ(bans.size(), 3u);
+  // Ends sooner than every ban in force: refused.
+  EXPECT_EQ(bans.Add(Block("5.5.5.5"), now + absl::Minutes(30), "").code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_FALSE(bans.Check(Ip("5.5.5.5")).banned);
+  // Re-adding a present block is always possible.
+  EXPECT_TRUE(bans.Add(Block("3.3.3.3"), std::nullopt, "again").ok());
+  // A permanent ban displaces the soonest temporary one (2.2.2.2).
+  ASSERT_TRUE(bans.Add(Block("6.6.6.6"), std::nullopt, "").ok());
+  EXPECT_FALSE(bans.Check(Ip("2.2.2.2")).banned);
+  EXPECT_EQ(bans.displaced(), 2u);
+  // An expired ban makes room without counting as displaced.
+  clock.Advance(absl::Hours(3));
+  ASSERT_TRUE(bans.Add(Block("5.5.5.5"), now + absl::Hours(4), "").ok());
+  EXPECT_EQ(bans.displaced(), 2u);
+  // A list full of permanent bans refuses.
+  ASSERT_TRUE(bans.Add(Block("7.7.7.7"), std::nullopt, "").ok());
+  EXPECT_EQ(bans.Add(Block("8.8.8.8"), std::nullopt, "").code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(bans.size(), 3u);
+  // The file agrees once rewritten: the displaced bans are gone from it.
+  ASSERT_TRUE(bans.Rewrite().ok());
+  EXPECT_EQ(ReadAll(path), "3.3.3.3 reason=again\n6.6.6.6\n7.7.7.7\n");
+}
+
+TEST(BanListTest, LoadOverTheCapKeepsTheBansThatEndLast) {
+  TempDir dir("banlist");
+  const std::string path = dir.Write(
+      "bans.txt",
+      "1.1.1.1 until=2026-01-01T01:00:00Z\n"
+      "2.2.2.2\n"
+      "3.3.3.3 until=2026-01-01T03:00:00Z\n"
+      "4.4.4.4 until=2026-01-01T00:30:00Z\n");
   FakeClock clock;
   BanListConfig config = At(path);
   config.max_entries = 2;
   BanList bans(config, clock);
-  ASSERT_TRUE(
-      bans.Add(Block("1.1.1.1"), clock.WallNow() + absl::Seconds(1), "").ok());
-  ASSERT_TRUE(bans.Add(Block("2.2.2.2"), std::nullopt, "").ok());
-  EXPECT_EQ(bans.Add(Block("3.3.3.3"), std::nullopt, "").code(),
-            absl::StatusCode::kResourceExhausted);
-  EXPECT_FALSE(bans.Check(Ip("3.3.3.3")).banned);
-  // Re-adding a present block is always possible.
-  EXPECT_TRUE(bans.Add(Block("2.2.2.2"), std::nullopt, "again").ok());
-  clock.Advance(absl::Seconds(1));  // 1.1.1.1 expires and makes room
-  EXPECT_TRUE(bans.Add(Block("3.3.3.3"), std::nullopt, "").ok());
-  EXPECT_TRUE(bans.Check(Ip("3.3.3.3")).banned);
-  EXPECT_EQ(bans.size(), 2u);
-
-  WriteFile(path, "4.4.4.4\n5.5.5.5\n6.6.6.6\n");
   absl::StatusOr<BanLoadResult> r = bans.Load();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->entries, 2u);
-  ASSERT_EQ(r->warnings.size(), 1u);
-  EXPECT_EQ(r->warnings[0].line_number, 3);
-  // The skipped line survives a rewrite.
+  EXPECT_EQ(r->over_cap, 2u);
+  EXPECT_TRUE(bans.Check(Ip("2.2.2.2")).banned);
+  EXPECT_TRUE(bans.Check(Ip("3.3.3.3")).banned);
+  EXPECT_FALSE(bans.Check(Ip("1.1.1.1")).banned);
+  EXPECT_FALSE(bans.Check(Ip("4.4.4.4")).banned);
   ASSERT_TRUE(bans.Rewrite().ok());
-  EXPECT_EQ(ReadAll(path), "4.4.4.4\n5.5.5.5\n6.6.6.6\n");
+  EXPECT_EQ(ReadAll(path), "2.2.2.2\n3.3.3.3 until=2026-01-01T03:00:00Z\n");
+  // Permanent lines over the cap are never dropped from the file.
+  WriteFile(path, "1.1.1.1\n2.2.2.2 reason=x\n");
+  config.max_entries = 1;
+  BanList one(config, clock);
+  r = one.Load();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->entries, 1u);
+  ASSERT_TRUE(one.Rewrite().ok());
+  EXPECT_EQ(ReadAll(path), "1.1.1.1\n2.2.2.2 reason=x\n");
+}
+
+TEST(BanListTest, ExpiredBansLeaveMemoryWithoutARewrite) {
+  FakeClock clock;
+  BanList bans(BanListConfig{}, clock);
+  const absl::Time now = clock.WallNow();
+  ASSERT_TRUE(bans.Add(Block("1.1.1.1"), now + absl::Seconds(1), "").ok());
+  ASSERT_TRUE(bans.Add(Block("2.2.2.2"), now + absl::Seconds(2), "").ok());
+  ASSERT_TRUE(bans.Add(Block("3.3.3.3"), now + absl::Seconds(3), "").ok());
+  ASSERT_TRUE(bans.Add(Block("4.4.4.4"), std::nullopt, "").ok());
+  // Extending a ban leaves its earlier end behind in the index: not dropped.
+  ASSERT_TRUE(bans.Add(Block("2.2.2.2"), now + absl::Hours(1), "").ok());
+  EXPECT_EQ(bans.DropExpired(100), 0u);
+  clock.Advance(absl::Seconds(3));
+  EXPECT_EQ(bans.DropExpired(1), 1u);  // the budget holds
+  EXPECT_EQ(bans.size(), 3u);
+  EXPECT_EQ(bans.DropExpired(100), 1u);
+  EXPECT_EQ(bans.size(), 2u);
+  EXPECT_TRUE(bans.Check(Ip("2.2.2.2")).banned);
+  EXPECT_TRUE(bans.Check(Ip("4.4.4.4")).banned);
+}
+
+TEST(BanListTest, WarningsAreCappedAndCounted) {
+  TempDir dir("banlist");
+  std::string text;
+  for (size_t i = 0; i < kMaxBanFileWarnings + 50; ++i) text += "bad\n";
+  text += "1.2.3.4\n";
+  const std::string path = dir.Write("bans.txt", text);
+  FakeClock clock;
+  BanList bans(At(path), clock);
+  absl::StatusOr<BanLoadResult> r = bans.Load();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->warnings.size(), kMaxBanFileWarnings);
+  EXPECT_EQ(r->more_warnings, 50u);
+  EXPECT_EQ(r->entries, 1u);
+}
+
+// ---- the file is the operator's too ----
+
+TEST(BanListTest, ALineAddedByHandBetweenTwoAutobansSurvivesTheRewrite) {
+  TempDir dir("banlist");
+  const std::string path = dir.Write("bans.txt", "# operator\n");
+  FakeClock clock;
+  const absl::Time until = clock.WallNow() + absl::Hours(1);
+  BanList bans(At(path), clock);
+  ASSERT_TRUE(bans.Load().ok());
+  ASSERT_TRUE(bans.Add(Block("10.0.0.1"), until, "flood autoban").ok());
+  {
+    std::FILE* f = std::fopen(path.c_str(), "a");
+    ASSERT_NE(f, nullptr);
+    std::fputs("198.51.100.0/24 reason=by hand", f);  // no newline either
+    std::fclose(f);
+  }
+  ASSERT_TRUE(bans.Add(Block("10.0.0.2"), until, "flood autoban").ok());
+  ASSERT_TRUE(bans.Rewrite().ok());
+  EXPECT_EQ(ReadAll(path),
+            "# operator\n"
+            "10.0.0.1 until=2026-01-01T01:00:00Z reason=flood autoban\n"
+            "198.51.100.0/24 reason=by hand\n"
+            "10.0.0.2 until=2026-01-01T01:00:00Z reason=flood autoban\n");
+  // The rewrite read it, so it applies now too.
+  EXPECT_TRUE(bans.Check(Ip("198.51.100.9")).banned);
+  EXPECT_EQ(bans.Check(Ip("198.51.100.9")).reason, "by hand");
+  EXPECT_EQ(bans.size(), 3u);
+  EXPECT_EQ(bans.file_lines(), 4u);
+  EXPECT_EQ(bans.compact_lines(), 4u);
+}
+
+TEST(BanListTest, ALineDeletedByHandUnbansAtTheNextRewrite) {
+  TempDir dir("banlist");
+  const std::string path = dir.Write("bans.txt", "1.1.1.1\n2.2.2.2\n");
+  FakeClock clock;
+  BanList bans(At(path), clock);
+  ASSERT_TRUE(bans.Load().ok());
+  ASSERT_TRUE(bans.Add(Block("3.3.3.3"), std::nullopt, "auto").ok());
+  // The operator deletes 1.1.1.1 (an editor writes a new file).
+  WriteFile(path, "2.2.2.2\n3.3.3.3 reason=auto\n");
+  ASSERT_TRUE(bans.Rewrite().ok());
+  EXPECT_FALSE(bans.Check(Ip("1.1.1.1")).banned);
+  EXPECT_TRUE(bans.Check(Ip("2.2.2.2")).banned);
+  EXPECT_TRUE(bans.Check(Ip("3.3.3.3")).banned);
+  EXPECT_EQ(ReadAll(path), "2.2.2.2\n3.3.3.3 reason=auto\n");
+}
+
+TEST(BanListTest, AnUnwrittenBanIsWrittenByTheNextRewrite) {
+  TempDir dir("banlist");
+  const std::string path = dir.Path("sub/bans.txt");
+  FakeClock clock;
+  BanList bans(At(path), clock);
+  EXPECT_FALSE(bans.Add(Block("9.9.9.9"), std::nullopt, "x").ok());
+  EXPECT_EQ(bans.unwritten(), 1u);
+  // A reload keeps it: the operator cannot have deleted a line never written.
+  ASSERT_TRUE(bans.Load().ok());
+  EXPECT_TRUE(bans.Check(Ip("9.9.9.9")).banned);
+  ASSERT_EQ(::mkdir(dir.Path("sub").c_str(), 0755), 0);
+  ASSERT_TRUE(bans.Rewrite().ok());
+  EXPECT_EQ(bans.unwritten(), 0u);
+  EXPECT_EQ(ReadAll(path), "9.9.9.9 reason=x\n");
+}
+
+TEST(BanListTest, RemoveUnbansAndTheFileForgetsIt) {
+  TempDir dir("banlist");
+  const std::string path =
+      dir.Write("bans.txt", "# keep\n10.0.0.0/8 reason=wide\n1.2.3.4\n");
+  FakeClock clock;
+  BanList bans(At(path), clock);
+  ASSERT_TRUE(bans.Load().ok());
+  ASSERT_TRUE(bans.Add(Block("5.6.7.8"), std::nullopt, "auto").ok());
+  ASSERT_TRUE(bans.Add(Block("1.2.3.4"), std::nullopt, "again").ok());
+  ASSERT_TRUE(bans.Remove(Block("1.2.3.4")).ok());
+  EXPECT_FALSE(bans.Check(Ip("1.2.3.4")).banned);
+  EXPECT_EQ(ReadAll(path), "# keep\n10.0.0.0/8 reason=wide\n5.6.7.8 reason=auto\n");
+  EXPECT_EQ(bans.Remove(Block("1.2.3.4")).code(), absl::StatusCode::kNotFound);
+  // Only the exact block: an address inside a banned range stays banned.
+  EXPECT_EQ(bans.Remove(Block("10.1.1.1")).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(bans.Check(Ip("10.1.1.1")).banned);
+  // A line the operator added by hand can be removed before any reload.
+  {
+    std::FILE* f = std::fopen(path.c_str(), "a");
+    ASSERT_NE(f, nullptr);
+    std::fputs("7.7.7.7\n", f);
+    std::fclose(f);
+  }
+  EXPECT_TRUE(bans.Remove(Block("7.7.7.7")).ok());
+  BanList fresh(At(path), clock);
+  absl::StatusOr<BanLoadResult> r = fresh.Load();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->entries, 2u);
+  EXPECT_FALSE(fresh.Check(Ip("1.2.3.4")).banned);
+  EXPECT_FALSE(fresh.Check(Ip("7.7.7.7")).banned);
+  // In memory only.
+  BanList memory(BanListConfig{}, clock);
+  ASSERT_TRUE(memory.Add(Block("1.1.1.1"), std::nullopt, "").ok());
+  EXPECT_TRUE(memory.Remove(Block("1.1.1.1")).ok());
+  EXPECT_FALSE(memory.Check(Ip("1.1.1.1")).banned);
+  EXPECT_EQ(memory.Remove(Block("1.1.1.1")).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST(BanListTest, TwoListsOnOneFileLoseNoneOfEachOthersLines) {
+  // Two BanLists stand for two processes: each has its own mutex, so only the
+  // advisory lock keeps one's rewrite from dropping the other's append.
+  TempDir dir("banlist");
+  const std::string path = dir.Path("bans.txt");
+  FakeClock clock;
+  BanList a(At(path), clock);
+  BanList b(At(path), clock);
+  constexpr int kEach = 200;
+  std::thread appender([&] {
+    for (int i = 0; i < kEach; ++i) {
+      EXPECT_TRUE(a.Add(HostCidr(IpAddress::V4(10, 0, static_cast<uint8_t>(
+                                                           i / 256),
+                                               static_cast<uint8_t>(i))),
+                        std::nullopt, "a")
+                      .ok());
+    }
+  });
+  for (int i = 0; i < kEach; ++i) {
+    EXPECT_TRUE(b.Add(HostCidr(IpAddress::V4(
+                          20, 0, static_cast<uint8_t>(i / 256),
+                          static_cast<uint8_t>(i))),
+                      std::nullopt, "b")
+                    .ok());
+    if (i % 10 == 0) {
+      EXPECT_TRUE(b.Rewrite().ok());
+    }
+  }
+  appender.join();
+  ASSERT_TRUE(b.Rewrite().ok());
+  BanList fresh(At(path), clock);
+  absl::StatusOr<BanLoadResult> r = fresh.Load();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->entries, 2u * kEach);
+  EXPECT_TRUE(r->warnings.empty());
+  EXPECT_EQ(b.size(), 2u * kEach);  // b's rewrites read a's lines
+  EXPECT_EQ(::access((path + ".lock").c_str(), F_OK), 0);
 }
 
 TEST(BanListTest, TenThousandEntries) {

@@ -1,7 +1,11 @@
 #include "server/connect/connect_settings.h"
 
+#include <filesystem>
+#include <string>
+
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 #include "tests/unit/server/settings_test_util.h"
 
 namespace muwarden::connect {
@@ -12,6 +16,10 @@ using ::muwarden::testing::Joined;
 ConnectSettings Load(const std::vector<std::string>& sets,
                      config::SettingsErrors& errors) {
   return config::Load<ConnectSettings>("", sets, errors);
+}
+
+std::string Normal(const std::string& path) {
+  return std::filesystem::path(path).lexically_normal().string();
 }
 
 TEST(ConnectSettingsTest, DefaultsMatchTheSpec) {
@@ -187,6 +195,23 @@ TEST(ConnectSettingsTest, ShippedFileHoldsEveryKeyAtItsDefaultWithItsComment) {
   EXPECT_EQ(shipped.Printed(), defaults.Printed());
   testing::ExpectShippedFileIsWhatTheDescriptionsPrint(shipped.schema,
                                                        ConnectProgram(), path);
+}
+
+TEST(ConnectSettingsTest, DefaultBanFileIsThisServersOwnBesideTheConfig) {
+  // Two servers sharing one file would rewrite each other's bans away, so
+  // each has its own by default; a file named explicitly is read as given.
+  ::muwarden::testing::TempDir dir("connect-server_bans");
+  const std::string ini = dir.Write("connect-server.ini", "[server]\nport = 1\n");
+  testing::Loaded<ConnectSettings> loaded(ini, {});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.Errors();
+  EXPECT_EQ(Normal(loaded.settings.base.server.bans.path),
+            Normal(dir.Path("connect-server-bans.txt")));
+  const std::string named =
+      dir.Write("named.ini", "[security]\nban_file = bans.txt\n");
+  testing::Loaded<ConnectSettings> explicit_name(named, {});
+  ASSERT_TRUE(explicit_name.errors.empty()) << explicit_name.Errors();
+  EXPECT_EQ(Normal(explicit_name.settings.base.server.bans.path),
+            Normal(dir.Path("bans.txt")));
 }
 
 }  // namespace

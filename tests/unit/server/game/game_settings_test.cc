@@ -1,13 +1,21 @@
 #include "server/game/game_settings.h"
 
+#include <filesystem>
+#include <string>
+
 #include "absl/strings/match.h"
 #include "gtest/gtest.h"
+#include "tests/support/temp_dir.h"
 #include "tests/unit/server/settings_test_util.h"
 
 namespace muwarden::game {
 namespace {
 
 using ::muwarden::testing::Joined;
+
+std::string Normal(const std::string& path) {
+  return std::filesystem::path(path).lexically_normal().string();
+}
 
 TEST(GameSettingsTest, SplitList) {
   EXPECT_EQ(SplitList(" 10404, 10305 ,,075 "),
@@ -133,6 +141,23 @@ TEST(GameSettingsTest, ShippedFileHoldsEveryKeyWithItsComment) {
   EXPECT_EQ(shipped.Printed(), defaults.Printed());
   testing::ExpectShippedFileIsWhatTheDescriptionsPrint(shipped.schema,
                                                        GameProgram(), path);
+}
+
+TEST(GameSettingsTest, DefaultBanFileIsThisServersOwnBesideTheConfig) {
+  // Two servers sharing one file would rewrite each other's bans away, so
+  // each has its own by default; a file named explicitly is read as given.
+  ::muwarden::testing::TempDir dir("game-server_bans");
+  const std::string ini = dir.Write("game-server.ini", "[server]\nport = 1\n");
+  testing::Loaded<GameSettings> loaded(ini, {});
+  ASSERT_TRUE(loaded.errors.empty()) << loaded.Errors();
+  EXPECT_EQ(Normal(loaded.settings.base.server.bans.path),
+            Normal(dir.Path("game-server-bans.txt")));
+  const std::string named =
+      dir.Write("named.ini", "[security]\nban_file = bans.txt\n");
+  testing::Loaded<GameSettings> explicit_name(named, {});
+  ASSERT_TRUE(explicit_name.errors.empty()) << explicit_name.Errors();
+  EXPECT_EQ(Normal(explicit_name.settings.base.server.bans.path),
+            Normal(dir.Path("bans.txt")));
 }
 
 }  // namespace
