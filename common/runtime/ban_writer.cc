@@ -103,6 +103,13 @@ void BanWriter::Write(const PendingBan& ban) {
                                                    "%Y-%m-%dT%H:%M:%SZ", *until,
                                                    absl::UTCTimeZone()))
                       : std::string("permanent"));
+  if (ban.reason == kPrefixAutobanReason) {
+    // SPEC 7: the one event that names a CIDR.
+    guard::SecurityLog::Get().LogCidr(
+        guard::SecurityEvent::kPrefixAutoban, ban.cidr,
+        absl::StrCat(ban.ip.ToString(), ", ", details.substr(block.size() + 2)));
+    return;
+  }
   guard::LogSecurity(guard::SecurityEvent::kAutoban, ban.ip, details);
 }
 

@@ -72,7 +72,9 @@ void ServerConfig::Describe(config::Schema& s) {
   connection.Describe(s);
   pool.Describe(s);
   bans.Describe(s);
+  known.Describe(s);
   s.OnLoaded([this](config::SettingsErrors& errors) {
+    known.max_entries = guard.max_tracked_ips;
     pool.max_workers = static_cast<size_t>(guard.max_clients) + kWorkerHeadroom;
     const int64_t needed =
         2 * static_cast<int64_t>(connection.max_frame_size) + kArenaOverhead;

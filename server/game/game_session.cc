@@ -203,6 +203,7 @@ absl::Status GameSession::HandleLogin(runtime::Connection& conn,
   }
   slot_ = *std::move(slot);
   conn.CompleteHandshake();
+  conn.MarkProtected();  // logged in: never evicted; the block becomes known
   counters.logins_ok.fetch_add(1, std::memory_order_relaxed);
   LogInfo("game", absl::StrCat("login: ", name, " from ", conn.peer_ip()));
   return Answer(conn, LoginAnswer::kOk);

@@ -56,6 +56,8 @@ class AdmissionTest : public ::testing::Test {
     c.flood_ban_threshold = 2;
     c.multiclient_limit = 8;
     c.max_clients = 8;
+    c.pending_per_ip = 8;
+    c.max_pending = 8;
     return c;
   }
 
