@@ -163,10 +163,11 @@ size_t KnownBlocks::size() const {
 }
 
 void KnownBlocksConfig::Describe(config::Schema& s) {
-  s.Path("security", "known_file", &path,
-         "client blocks known from earlier good visits (one block and its "
-         "last visit per line); empty = kept in memory only",
-         "known.txt");
+  s.String("security", "known_file", &file,
+           "client blocks known from earlier good visits (one block and its "
+           "last visit per line); a relative name is beside the ban file; "
+           "empty, or no ban file, = kept in memory only",
+           [](absl::string_view v) { return config::CheckPrintable(v, 4096); });
   s.Integer("security", "known_days", &keep_days, 1, 3650,
             "how long a client block stays known after its last good visit");
 }

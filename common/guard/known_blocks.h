@@ -28,6 +28,9 @@
 namespace muwarden::guard {
 
 struct KnownBlocksConfig {
+  // [security] known_file as given: a relative name is taken beside the ban
+  // file (runtime::ServerConfig resolves it into `path`).
+  std::string file = "known.txt";
   // Empty: known blocks live in memory only.
   std::string path;
   // How long a block stays known after its last good visit.
@@ -37,8 +40,8 @@ struct KnownBlocksConfig {
   // The least time between two rewrites by SaveIfDue.
   absl::Duration save_interval = absl::Minutes(1);
 
-  // [security] known_file (default known.txt beside the config file, as the
-  // ban file), known_days. max_entries follows server.max_tracked_ips.
+  // [security] known_file (default known.txt beside the ban file),
+  // known_days. max_entries follows server.max_tracked_ips.
   void Describe(config::Schema& schema);
 };
 

@@ -149,7 +149,13 @@ bool SecurityLog::TakeLocked(SecurityEvent event, const IpAddress& peer,
   }
   BurstState& state = it->second;
   state.last = peer;
-  if (state.printed >= config_.burst || !TakeGlobalLocked(now)) {
+  // Autobans are bounded by the bans themselves (one per block per ban) and
+  // are what the operator and fail2ban must see: a flood of other lines
+  // using up the all-clients minute does not hide them.
+  const bool global_exempt = event == SecurityEvent::kAutoban ||
+                             event == SecurityEvent::kPrefixAutoban;
+  if (state.printed >= config_.burst ||
+      (!global_exempt && !TakeGlobalLocked(now))) {
     ++state.suppressed;
     return false;
   }

@@ -4,8 +4,9 @@
 // other lines a peer can cause (LogPeerLine, any category and level);
 // fail2ban filters match these bytes. So that a flood cannot fill the disk,
 // each client block (an IPv4 address or an IPv6 /64) gets `burst` lines per
-// event a minute and all clients together max(1000, 100 * burst); what is
-// held back is counted and summarised in one line when its minute is over.
+// event a minute and all clients together max(1000, 100 * burst) (autobans,
+// bounded by the bans themselves, only the former); what is held back is
+// counted and summarised in one line when its minute is over.
 // Thread-safe.
 #ifndef MUWARDEN_COMMON_GUARD_SECURITY_LOG_H_
 #define MUWARDEN_COMMON_GUARD_SECURITY_LOG_H_

@@ -75,6 +75,21 @@ ATTACKS = {
         flags=[],
         logs=["Packet rate exceeded: 127.0.17.1"],
         witness="127.0.17.2"),
+    # SIEGE (SPEC 4a): the attack is about slots, not the connection rate.
+    "slot-hold": dict(
+        server="connect",
+        on=["ratelimit.conn_rate_limit=100"],
+        off=["ratelimit.conn_rate_limit=100", "server.evict_when_full=false"],
+        flags=["--prefixes", "64", "--per-prefix", "16"],
+        logs=[r"INFO \[security\] Evicted for a newcomer: 127\.40\."],
+        witness="127.0.19.2"),
+    "prefix-flood": dict(
+        server="connect",
+        on=[],
+        off=["ratelimit.prefix_conn_rate_limit=65536", "ratelimit.prefix_ban_threshold=1000"],
+        flags=["--blocks", "200", "--attempts", "8"],
+        logs=["Prefix rate limited: 127.41.0.", "Auto-banned flooding prefix: 127.41.0.0/24"],
+        witness="127.0.20.2"),
     "chat-flood": dict(
         server="game",
         # game-server.ini ships a raw packet limit (60 per 2 s) that lets the flood be sent

@@ -143,6 +143,22 @@ TEST_F(SecurityLogTest, PrefixAutobanNamesTheCidrAndEvictionIsInfo) {
             "198.51.100.8\n");
 }
 
+TEST_F(SecurityLogTest, AutobansAreNotHiddenByTheGlobalCap) {
+  SetBurst(1);  // global cap 1000 a minute
+  for (int i = 0; i < 1100; ++i) {
+    IpAddress ip = Ip("10.0.0.0");
+    ip.bytes[2] = static_cast<uint8_t>(i / 250);
+    ip.bytes[3] = static_cast<uint8_t>(i % 250 + 1);
+    log_.Log(SecurityEvent::kPrefixRate, ip);
+  }
+  EXPECT_EQ(Lines(), 1000);
+  log_.Log(SecurityEvent::kAutoban, Ip("10.0.0.1"), "until later");
+  log_.LogCidr(SecurityEvent::kPrefixAutoban, *ParseCidr("10.0.0.0/24"));
+  log_.Log(SecurityEvent::kAutoban, Ip("10.0.0.1"));  // its block's budget
+  EXPECT_EQ(Lines(), 1002);
+  EXPECT_TRUE(Has("Auto-banned flooding prefix: 10.0.0.0/24\n"));
+}
+
 TEST_F(SecurityLogTest, PeerLinesAreUnderTheSameBudgets) {
   SetBurst(2);
   for (int i = 0; i < 50; ++i) {
