@@ -47,8 +47,8 @@ def reexec_in_namespace():
 def set_up_addresses():
     commands = ["link set lo up"]
     for n in range(1, BLOCKS + 2):
-        commands.append(f"-6 addr add 2001:db8:1:{n:x}::1/128 dev lo nodad")
-    commands.append(f"-6 addr add {WITNESS}/128 dev lo nodad")
+        commands.append(f"addr add 2001:db8:1:{n:x}::1/128 dev lo nodad")
+    commands.append(f"addr add {WITNESS}/128 dev lo nodad")
     r = subprocess.run(["ip", "-batch", "-"], input="\n".join(commands) + "\n",
                        capture_output=True, text=True)
     if r.returncode != 0:
@@ -133,11 +133,14 @@ def main():
     log(f"defence ON: DEFENDED; ban file line: {ban_lines[0]}")
 
     workdir = tempfile.mkdtemp(prefix="muwarden-prefix-v6-off-")
-    proc, port, _ = start_server(a.connect_server, workdir,
-                                 ["ratelimit.prefix_conn_rate_limit=65536",
-                                  "ratelimit.prefix_ban_threshold=1000"])
+    proc, port, log_path = start_server(a.connect_server, workdir,
+                                        ["ratelimit.prefix_conn_rate_limit=65536",
+                                         "ratelimit.prefix_ban_threshold=1000"])
     code = run_attack(a.source_dir, port)
     stop(proc)
+    for line in open(log_path).read().splitlines():
+        if "[security]" in line and "2001:db8:1:12d::1" in line:
+            log("  server: " + line)
     if code != 1:
         fail(f"defence OFF: the script exited {code}, expected 1 (NOT DEFENDED)")
     log("defence OFF: NOT DEFENDED, as expected")
