@@ -18,6 +18,12 @@ absl::string_view RejectReasonName(RejectReason reason) {
       return "server_full";
     case RejectReason::kTableFull:
       return "table_full";
+    case RejectReason::kPrefixRate:
+      return "prefix_rate";
+    case RejectReason::kPrefixLimit:
+      return "prefix_limit";
+    case RejectReason::kPendingLimit:
+      return "pending_limit";
   }
   return "unknown";
 }
@@ -38,6 +44,12 @@ absl::Status RejectStatus(RejectReason reason) {
       return absl::ResourceExhaustedError("server full");
     case RejectReason::kTableFull:
       return absl::ResourceExhaustedError("per-IP table full");
+    case RejectReason::kPrefixRate:
+      return absl::ResourceExhaustedError("prefix connection rate limited");
+    case RejectReason::kPrefixLimit:
+      return absl::ResourceExhaustedError("prefix limit reached");
+    case RejectReason::kPendingLimit:
+      return absl::ResourceExhaustedError("pending limit reached");
   }
   return absl::InternalError("unknown reject reason");
 }

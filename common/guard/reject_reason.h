@@ -21,12 +21,16 @@ enum class RejectReason : uint8_t {
   kMulticlient,   // too many concurrent sockets from this IP or /64
   kServerFull,    // max_clients concurrent sockets
   kTableFull,     // per-IP table full and nothing evictable
+  kPrefixRate,    // connection attempts of the whole prefix over its window
+  kPrefixLimit,   // too many concurrent sockets from this prefix
+  kPendingLimit,  // too many sockets of this block still in the handshake
 };
 
-inline constexpr size_t kRejectReasonCount = 7;
+inline constexpr size_t kRejectReasonCount = 10;
 
 // Stable snake_case name for counters: "none", "banned", "conn_rate",
-// "flood_autoban", "multiclient", "server_full", "table_full".
+// "flood_autoban", "multiclient", "server_full", "table_full",
+// "prefix_rate", "prefix_limit", "pending_limit".
 absl::string_view RejectReasonName(RejectReason reason);
 
 // OkStatus for kNone, kPermissionDenied for kBanned and kFloodAutoban (the

@@ -55,6 +55,18 @@ absl::string_view SecurityEventText(SecurityEvent event) {
       return "Malformed packet";
     case SecurityEvent::kLoginFailed:
       return "Login failed";
+    case SecurityEvent::kPrefixRate:
+      return "Prefix rate limited";
+    case SecurityEvent::kPrefixLimit:
+      return "Prefix limit reached";
+    case SecurityEvent::kPendingLimit:
+      return "Pending limit reached";
+    case SecurityEvent::kPrefixAutoban:
+      return "Auto-banned flooding prefix";
+    case SecurityEvent::kEvicted:
+      return "Evicted for a newcomer";
+    case SecurityEvent::kPeerLine:
+      return "Lines about";
     case SecurityEvent::kCount:
       break;
   }
@@ -78,15 +90,23 @@ void SecurityLog::WriteLocked(absl::string_view message) {
   sink_.Log(LogLevel::kWarn, kCategory, message);
 }
 
+void SecurityLog::WriteLocked(LogLevel level, absl::string_view category,
+                              absl::string_view message) {
+  sink_.Log(level, category, message);
+}
+
 void SecurityLog::SummariseLocked(SecurityEvent event, const BurstState& state,
                                   absl::Time now) {
   // Summaries count against the global cap too.
   if (!TakeGlobalLocked(now)) return;
   char text[INET6_ADDRSTRLEN];
   std::string fallback;
-  WriteLocked(absl::StrCat(
-      SecurityEventText(event), ": ", FormatPeer(state.last, text, fallback),
-      " (", state.suppressed, " more in the last minute suppressed)"));
+  const absl::string_view who = state.last_text.empty()
+                                    ? FormatPeer(state.last, text, fallback)
+                                    : absl::string_view(state.last_text);
+  WriteLocked(absl::StrCat(SecurityEventText(event), ": ", who, " (",
+                           state.suppressed,
+                           " more in the last minute suppressed)"));
 }
 
 bool SecurityLog::TakeGlobalLocked(absl::Time now) {
@@ -110,12 +130,8 @@ bool SecurityLog::TakeGlobalLocked(absl::Time now) {
   return true;
 }
 
-void SecurityLog::Log(SecurityEvent event, const IpAddress& peer,
-                      absl::string_view details) {
-  // Nothing is counted for lines the sink would drop anyway.
-  if (!sink_.Enabled(LogLevel::kWarn)) return;
-  MutexLock lock(&mu_);
-  const absl::Time now = clock_.Now();
+bool SecurityLog::TakeLocked(SecurityEvent event, const IpAddress& peer,
+                             absl::Time now) {
   const BurstKey key{event, KeyOf(peer)};
   auto it = bursts_.find(key);
   if (it == bursts_.end()) {
@@ -126,24 +142,63 @@ void SecurityLog::Log(SecurityEvent event, const IpAddress& peer,
       FlushSummariesLocked(now);
       if (bursts_.size() >= config_.max_tracked) bursts_.clear();
     }
-    it = bursts_.emplace(key, BurstState{now, 0, 0, {}}).first;
+    it = bursts_.emplace(key, BurstState{now, 0, 0, {}, {}}).first;
   } else if (now - it->second.window_start >= kBurstWindow) {
     if (it->second.suppressed > 0) SummariseLocked(event, it->second, now);
-    it->second = BurstState{now, 0, 0, {}};
+    it->second = BurstState{now, 0, 0, {}, {}};
   }
   BurstState& state = it->second;
   state.last = peer;
-  if (state.printed >= config_.burst || !TakeGlobalLocked(now)) {
+  // Autobans are bounded by the bans themselves (one per block per ban) and
+  // are what the operator and fail2ban must see: a flood of other lines
+  // using up the all-clients minute does not hide them.
+  const bool global_exempt = event == SecurityEvent::kAutoban ||
+                             event == SecurityEvent::kPrefixAutoban;
+  if (state.printed >= config_.burst ||
+      (!global_exempt && !TakeGlobalLocked(now))) {
     ++state.suppressed;
-    return;
+    return false;
   }
   ++state.printed;
+  return true;
+}
+
+void SecurityLog::Log(SecurityEvent event, const IpAddress& peer,
+                      absl::string_view details) {
+  const LogLevel level =
+      event == SecurityEvent::kEvicted ? LogLevel::kInfo : LogLevel::kWarn;
+  // Nothing is counted for lines the sink would drop anyway.
+  if (!sink_.Enabled(level)) return;
+  MutexLock lock(&mu_);
+  if (!TakeLocked(event, peer, clock_.Now())) return;
   char text[INET6_ADDRSTRLEN];
   std::string fallback;
   std::string message = absl::StrCat(SecurityEventText(event), ": ",
                                      FormatPeer(peer, text, fallback));
   if (!details.empty()) absl::StrAppend(&message, " (", details, ")");
+  WriteLocked(level, kCategory, message);
+}
+
+void SecurityLog::LogCidr(SecurityEvent event, const Cidr& block,
+                          absl::string_view details) {
+  if (!sink_.Enabled(LogLevel::kWarn)) return;
+  MutexLock lock(&mu_);
+  const std::string name = block.ToString();
+  const bool take = TakeLocked(event, block.address, clock_.Now());
+  bursts_[BurstKey{event, KeyOf(block.address)}].last_text = name;
+  if (!take) return;
+  std::string message = absl::StrCat(SecurityEventText(event), ": ", name);
+  if (!details.empty()) absl::StrAppend(&message, " (", details, ")");
   WriteLocked(message);
+}
+
+void SecurityLog::LogPeerLine(LogLevel level, absl::string_view category,
+                              const IpAddress& peer,
+                              absl::string_view message) {
+  if (!sink_.Enabled(level)) return;
+  MutexLock lock(&mu_);
+  if (!TakeLocked(SecurityEvent::kPeerLine, peer, clock_.Now())) return;
+  WriteLocked(level, category, message);
 }
 
 void SecurityLog::FlushSummaries() {

@@ -1,15 +1,19 @@
 // SecurityLog: the security events of SPEC section 7, written through a
-// Logger at WARN in [security] as "<fixed text>: <ip>" plus " (<details>)";
+// Logger in [security] (WARN; kEvicted at INFO) as "<fixed text>: <ip>" plus
+// " (<details>)" (a prefix autoban names its CIDR instead of an ip), and the
+// other lines a peer can cause (LogPeerLine, any category and level);
 // fail2ban filters match these bytes. So that a flood cannot fill the disk,
 // each client block (an IPv4 address or an IPv6 /64) gets `burst` lines per
-// event a minute and all clients together max(1000, 100 * burst); what is
-// held back is counted and summarised in one line when its minute is over.
+// event a minute and all clients together max(1000, 100 * burst) (autobans,
+// bounded by the bans themselves, only the former); what is held back is
+// counted and summarised in one line when its minute is over.
 // Thread-safe.
 #ifndef MUWARDEN_COMMON_GUARD_SECURITY_LOG_H_
 #define MUWARDEN_COMMON_GUARD_SECURITY_LOG_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -39,6 +43,12 @@ enum class SecurityEvent : uint8_t {
   kOversize,          // Oversize packet
   kMalformed,         // Malformed packet
   kLoginFailed,       // Login failed
+  kPrefixRate,        // Prefix rate limited
+  kPrefixLimit,       // Prefix limit reached
+  kPendingLimit,      // Pending limit reached
+  kPrefixAutoban,     // Auto-banned flooding prefix (names a CIDR)
+  kEvicted,           // Evicted for a newcomer (INFO)
+  kPeerLine,          // not an event: the budget of LogPeerLine's lines
   kCount,
 };
 // clang-format on
@@ -74,6 +84,18 @@ class SecurityLog {
   void Log(SecurityEvent event, const IpAddress& peer,
            absl::string_view details = {}) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The same for an event that names a block (kPrefixAutoban): "<event
+  // text>: <cidr>"; the budget is the block's first address's.
+  void LogCidr(SecurityEvent event, const Cidr& block,
+               absl::string_view details = {}) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Any other line a peer can cause (why its connection closed, ...):
+  // `message` as given, at `level` in `category`, under the same per-block
+  // and global budgets as the events (one budget for all such lines).
+  void LogPeerLine(LogLevel level, absl::string_view category,
+                   const IpAddress& peer, absl::string_view message)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
   // Prints the summaries of minutes that have ended; call now and then.
   void FlushSummaries() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -86,9 +108,16 @@ class SecurityLog {
     int printed = 0;
     int64_t suppressed = 0;
     IpAddress last;  // named in the summary
+    std::string last_text;  // for LogCidr/LogPeerLine: what the summary names
   };
 
+  // Takes a line from the budgets of (event, peer's block); false when over.
+  bool TakeLocked(SecurityEvent event, const IpAddress& peer, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteLocked(absl::string_view message)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WriteLocked(LogLevel level, absl::string_view category,
+                   absl::string_view message)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlushSummariesLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void SummariseLocked(SecurityEvent event, const BurstState& state,

@@ -2,7 +2,9 @@
 
 #include <sys/socket.h>
 
+#include "absl/strings/str_cat.h"
 #include "common/base/log.h"
+#include "common/runtime/connection_registry.h"
 #include "common/guard/security_log.h"
 
 namespace muwarden::runtime {
@@ -25,6 +27,12 @@ guard::SecurityEvent EventFor(guard::RejectReason reason) {
       return guard::SecurityEvent::kConnRate;
     case guard::RejectReason::kMulticlient:
       return guard::SecurityEvent::kMulticlient;
+    case guard::RejectReason::kPrefixRate:
+      return guard::SecurityEvent::kPrefixRate;
+    case guard::RejectReason::kPrefixLimit:
+      return guard::SecurityEvent::kPrefixLimit;
+    case guard::RejectReason::kPendingLimit:
+      return guard::SecurityEvent::kPendingLimit;
     default:
       return guard::SecurityEvent::kServerFull;
   }
@@ -33,8 +41,13 @@ guard::SecurityEvent EventFor(guard::RejectReason reason) {
 }  // namespace
 
 Admission::Admission(guard::BanList& bans, guard::ConnGuard& guard,
-                     AutobanFn autoban)
-    : bans_(bans), guard_(guard), autoban_(std::move(autoban)) {}
+                     AutobanFn autoban, const guard::KnownBlocks* known,
+                     ConnectionRegistry* registry)
+    : bans_(bans),
+      guard_(guard),
+      autoban_(std::move(autoban)),
+      known_(known),
+      registry_(registry) {}
 
 std::optional<Admitted> Admission::Admit(net::UniqueFd fd,
                                          const sockaddr_storage& addr) {
@@ -44,18 +57,44 @@ std::optional<Admitted> Admission::Admit(net::UniqueFd fd,
     return std::nullopt;
   }
   // Layer 1, cheapest first; one reject path.
-  if (bans_.Check(*peer).banned) {
+  const bool known = known_ != nullptr && known_->IsKnown(*peer);
+  if (const guard::BanCheck ban = bans_.Check(*peer);
+      ban.banned &&
+      // A prefix ban never applies to the prefix's known blocks (SPEC 4a).
+      !(known && ban.reason == kPrefixAutobanReason)) {
     guard_.CountRejected(guard::RejectReason::kBanned);
     Refuse(guard::RejectReason::kBanned, std::move(fd), *peer);
     return std::nullopt;
   }
-  guard::AdmitResult result = guard_.Admit(*peer);
+  guard::AdmitResult result = guard_.Admit(*peer, known);
   if (result.reason == guard::RejectReason::kFloodAutoban) {
     // The rate was counted per IPv4 address or IPv6 /64 (what one client
     // controls), so the ban covers the same: an attacker rotating through its
     // /64 gets one ban, not millions.
     autoban_({guard::ClientBlock(*peer), result.ban_duration, *peer,
               "flood autoban"});
+    if (result.ban_prefix) {
+      autoban_({result.prefix, result.ban_duration, *peer,
+                kPrefixAutobanReason});
+    }
+  }
+  if (result.reason == guard::RejectReason::kServerFull && result.evict) {
+    // Full: make room by evicting, or refuse (SPEC 4a). Allowlisted arrivals
+    // choose as known ones do.
+    const bool chooses_as_known =
+        known || guard_.config().allowlist.Contains(*peer);
+    std::optional<Eviction> victim;
+    if (registry_ != nullptr) {
+      victim = registry_->EvictFor(guard_.PrefixKeyOf(*peer), chooses_as_known,
+                                   result.evict_pending);
+    }
+    if (victim.has_value()) {
+      guard::LogSecurity(guard::SecurityEvent::kEvicted, victim->peer,
+                         absl::StrCat("for ", peer->ToString()));
+      return Admitted{std::move(fd), *peer, guard_.TakeSlots(*peer, known),
+                      known};
+    }
+    guard_.CountRejected(guard::RejectReason::kServerFull);
   }
   if (!result.admitted()) {
     Refuse(result.reason, std::move(fd), *peer,
@@ -64,7 +103,7 @@ std::optional<Admitted> Admission::Admit(net::UniqueFd fd,
                : "");
     return std::nullopt;
   }
-  return Admitted{std::move(fd), *peer, std::move(result.ticket)};
+  return Admitted{std::move(fd), *peer, std::move(result.ticket), known};
 }
 
 void Admission::RefuseUnserved(Admitted admitted, absl::string_view details) {

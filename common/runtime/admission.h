@@ -1,6 +1,8 @@
 // Admission: Layer 1, run by the accept thread on every new socket before any
-// worker, arena or read is spent. One ordered list of checks (ban, then
-// ConnGuard's connection rate -> flood autoban -> multiclient -> server full)
+// worker, arena or read is spent. One ordered list of checks (ban of the
+// block, then of the prefix with known blocks spared; then ConnGuard's block
+// rate -> prefix rate -> autobans -> multiclient -> prefix limit -> pending ->
+// full, where full evicts a victim the ConnectionRegistry picks or refuses)
 // and one path that refuses: reset-close the socket, count it and write the
 // security log line for its RejectReason. Thread-safe as its parts are (the
 // accept thread calls Admit; any thread may Refuse).
@@ -18,6 +20,7 @@
 #include "common/guard/ban_list.h"
 #include "common/guard/conn_guard.h"
 #include "common/guard/ip_address.h"
+#include "common/guard/known_blocks.h"
 #include "common/guard/reject_reason.h"
 #include "common/net/socket.h"
 #include "common/runtime/ban_writer.h"
@@ -29,14 +32,21 @@ struct Admitted {
   net::UniqueFd fd;
   guard::IpAddress peer;
   guard::AdmitTicket ticket;
+  bool known = false;  // the block had a good visit within known_days
 };
+
+class ConnectionRegistry;
 
 class Admission {
  public:
   // Gets the ban a flood autoban asks for (to be made durable elsewhere).
   using AutobanFn = std::function<void(PendingBan ban)>;
 
-  Admission(guard::BanList& bans, guard::ConnGuard& guard, AutobanFn autoban);
+  // `known` (may be null: no block is known) and `registry` (may be null:
+  // full always refuses) must outlive this.
+  Admission(guard::BanList& bans, guard::ConnGuard& guard, AutobanFn autoban,
+            const guard::KnownBlocks* known = nullptr,
+            ConnectionRegistry* registry = nullptr);
 
   // Runs the checks, cheapest first. The admitted socket, or nullopt when it
   // was refused (and is closed).
@@ -61,6 +71,8 @@ class Admission {
   guard::BanList& bans_;
   guard::ConnGuard& guard_;
   const AutobanFn autoban_;
+  const guard::KnownBlocks* const known_;
+  ConnectionRegistry* const registry_;
   std::atomic<uint64_t> refused_{0};
 };
 

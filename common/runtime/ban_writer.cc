@@ -134,6 +134,14 @@ void BanWriter::Write(std::deque<PendingBan>::const_iterator begin,
                            absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", *until,
                                             absl::UTCTimeZone()))
             : std::string("permanent"));
+    if (ban.reason == kPrefixAutobanReason) {
+      // SPEC 7: the one event that names a CIDR.
+      guard::SecurityLog::Get().LogCidr(
+          guard::SecurityEvent::kPrefixAutoban, ban.cidr,
+          absl::StrCat(ban.ip.ToString(), ", ",
+                       details.substr(block.size() + 2)));
+      continue;
+    }
     guard::LogSecurity(guard::SecurityEvent::kAutoban, ban.ip, details);
   }
 }

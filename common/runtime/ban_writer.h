@@ -30,6 +30,9 @@ struct BanWriterConfig {
   size_t max_pending = 65536;
 };
 
+// The reason of a prefix ban (SPEC 6); its line is the prefix autoban event.
+inline constexpr char kPrefixAutobanReason[] = "prefix autoban";
+
 struct PendingBan {
   guard::Cidr cidr;
   absl::Duration duration;  // ZeroDuration() or InfiniteDuration() = permanent

@@ -54,6 +54,18 @@ void TcpConnection::CompleteHandshake() {
   }
   last_frame_at_ = clock_.Now();
   counters_.handshakes_completed.fetch_add(1, std::memory_order_relaxed);
+  if (hooks_.handshake_complete) hooks_.handshake_complete();
+}
+
+void TcpConnection::MarkProtected() {
+  if (protected_) return;
+  protected_ = true;
+  if (hooks_.protect) hooks_.protect();
+  MarkKnown();
+}
+
+void TcpConnection::MarkKnown() {
+  if (hooks_.known) hooks_.known();
 }
 
 std::shared_ptr<OutboundQueue> TcpConnection::Outbound() {
@@ -114,18 +126,23 @@ absl::optional<CloseReason> TcpConnection::MapSessionStatus(
     case absl::StatusCode::kResourceExhausted:
       if (IsArenaExhausted(status)) {
         counters_.arena_exhausted.fetch_add(1, std::memory_order_relaxed);
-        LogWarn("net", absl::StrCat("arena exhausted, closing: ", peer_ip_));
+        guard::SecurityLog::Get().LogPeerLine(
+            LogLevel::kWarn, "net",
+            peer_, absl::StrCat("arena exhausted, closing: ", peer_ip_));
         return CloseReason::kArenaExhausted;
       }
-      LogInfo("net",
-              absl::StrCat("closing ", peer_ip_, ": ", status.message()));
+      guard::SecurityLog::Get().LogPeerLine(
+          LogLevel::kInfo, "net", peer_,
+          absl::StrCat("closing ", peer_ip_, ": ", status.message()));
       return CloseReason::kSessionClosed;
     case absl::StatusCode::kPermissionDenied:
       return CloseReason::kSessionClosed;
     default:
       counters_.handler_errors.fetch_add(1, std::memory_order_relaxed);
-      LogError("net", absl::StrCat("handler error for ", peer_ip_, ": ",
-                                   status.ToString()));
+      guard::SecurityLog::Get().LogPeerLine(
+          LogLevel::kError, "net", peer_,
+          absl::StrCat("handler error for ", peer_ip_, ": ",
+                       status.ToString()));
       return CloseReason::kSessionError;
   }
 }
@@ -204,8 +221,9 @@ CloseReason TcpConnection::Loop(Session& session) {
   absl::Span<uint8_t> buffer = arena_.Allocate(buffer_size);
   if (buffer.empty()) {
     counters_.arena_exhausted.fetch_add(1, std::memory_order_relaxed);
-    LogWarn("net",
-            absl::StrCat("arena too small for the frame buffer: ", peer_ip_));
+    guard::SecurityLog::Get().LogPeerLine(
+        LogLevel::kWarn, "net", peer_,
+        absl::StrCat("arena too small for the frame buffer: ", peer_ip_));
     return CloseReason::kArenaExhausted;
   }
   assembler_ = std::make_unique<protocol::FrameAssembler>(

@@ -11,6 +11,7 @@
 #ifndef MUWARDEN_COMMON_RUNTIME_CONNECTION_H_
 #define MUWARDEN_COMMON_RUNTIME_CONNECTION_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -60,6 +61,14 @@ enum class CloseReason {
   kIoError,
 };
 
+// What the server learns from a connection about its admission state (the
+// registry, the ticket, the known blocks). Every hook may be empty.
+struct ConnectionHooks {
+  std::function<void()> handshake_complete;
+  std::function<void()> protect;
+  std::function<void()> known;
+};
+
 class TcpConnection final : public Connection {
  public:
   // `fd` is a connected, non-blocking socket; `poller` waits on it against
@@ -77,6 +86,9 @@ class TcpConnection final : public Connection {
   absl::Status Send(absl::Span<const uint8_t> packet) override;
   void CompleteHandshake() override;
   bool handshake_complete() const override { return handshake_complete_; }
+  void MarkProtected() override;
+  void MarkKnown() override;
+  void SetHooks(ConnectionHooks hooks) { hooks_ = std::move(hooks); }
   std::shared_ptr<OutboundQueue> Outbound() override;
   const guard::IpAddress& peer() const override { return peer_; }
   const std::string& peer_ip() const override { return peer_ip_; }
@@ -115,6 +127,8 @@ class TcpConnection final : public Connection {
   absl::Status send_error_;       // first failed Send, surfaced after the handler returns
   // clang-format on
   std::shared_ptr<OutboundQueue> outbound_;
+  ConnectionHooks hooks_;
+  bool protected_ = false;
 };
 
 }  // namespace muwarden::runtime

@@ -14,11 +14,14 @@ Server::Server(ServerConfig config, SessionFactory factory, Clock& clock)
       poller_(clock),
       guard_(config_.guard, clock),
       bans_(config_.bans, clock),
+      known_(config_.known, clock),
       pool_(config_.pool),
       ban_writer_({config_.bans.path, config_.guard.max_tracked_ips}, bans_,
                   clock),
-      admission_(bans_, guard_,
-                 [this](PendingBan ban) { ban_writer_.Queue(std::move(ban)); }),
+      admission_(
+          bans_, guard_,
+          [this](PendingBan ban) { ban_writer_.Queue(std::move(ban)); },
+          &known_, &registry_),
       acceptor_(
           {config_.bind, config_.port, config_.backlog},
           [this](net::UniqueFd fd, const sockaddr_storage& addr) {
@@ -40,9 +43,30 @@ absl::Status Server::Start() {
     LogLoaded("loaded", *loaded);
     DropExpiredBans(loaded->expired);
   }
+  auto known = known_.Load();
+  if (!known.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "known file ", config_.known.path, ": ", known.status().message()));
+  }
+  if (!config_.known.path.empty()) {
+    LogInfo("known", absl::StrCat("loaded ", known->entries, " known blocks from ",
+                                  config_.known.path, " (", known->expired,
+                                  " expired, ", known->bad_lines,
+                                  " bad lines skipped)"));
+  }
   if (absl::Status status = acceptor_.Listen(); !status.ok()) return status;
   started_ = true;
   ban_writer_.Start();
+  known_saver_ = std::thread([this] {
+    MutexLock lock(&saver_mu_);
+    while (!saver_stop_) {
+      saver_cv_.WaitWithTimeout(&saver_mu_, absl::Seconds(5));
+      if (saver_stop_) break;
+      if (absl::Status st = known_.SaveIfDue(); !st.ok()) {
+        LogWarn("known", std::string(st.message()));
+      }
+    }
+  });
   acceptor_.Start();
   return absl::OkStatus();
 }
@@ -50,12 +74,18 @@ absl::Status Server::Start() {
 void Server::Stop() {
   if (!started_ || stopping_.exchange(true)) return;
   acceptor_.Stop();
-  {
-    MutexLock lock(&live_mu_);
-    for (const auto& [id, fd] : live_fds_) ::shutdown(fd, SHUT_RDWR);
-  }
+  registry_.ShutdownAll();
   pool_.Shutdown();
   ban_writer_.Stop();
+  {
+    MutexLock lock(&saver_mu_);
+    saver_stop_ = true;
+  }
+  saver_cv_.SignalAll();
+  if (known_saver_.joinable()) known_saver_.join();
+  if (absl::Status st = known_.Save(); !st.ok()) {
+    LogWarn("known", std::string(st.message()));
+  }
 }
 
 void Server::DropExpiredBans(size_t expired) {
@@ -112,19 +142,24 @@ void Server::OnAccept(net::UniqueFd fd, const sockaddr_storage& addr) {
   // The handshake deadline counts from here.
   const absl::Time now = clock_.Now();
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  {
-    MutexLock lock(&live_mu_);
-    live_fds_[id] = admitted->fd.get();
-  }
+  // The registry holds the ticket from here on: its pending slot goes back
+  // when the handshake completes, the rest when the connection is removed.
+  RegisteredConnection entry;
+  entry.id = id;
+  entry.fd = admitted->fd.get();
+  entry.peer = admitted->peer;
+  entry.prefix = guard_.PrefixKeyOf(admitted->peer);
+  entry.accepted_at = now;
+  entry.known = admitted->known;
+  entry.protect = admitted->ticket.allowlisted();
+  entry.ticket = std::move(admitted->ticket);
+  registry_.Add(std::move(entry));
   auto handoff = std::make_shared<Admitted>(*std::move(admitted));
   bool submitted = pool_.Submit([this, handoff, now, id](Arena& arena) {
     RunConnection(std::move(*handoff), now, arena, id);
   });
   if (!submitted) {
-    {
-      MutexLock lock(&live_mu_);
-      live_fds_.erase(id);
-    }
+    handoff->ticket = registry_.Remove(id);
     counters_.worker_unavailable.fetch_add(1, std::memory_order_relaxed);
     admission_.RefuseUnserved(std::move(*handoff),
                               "no worker thread available");
@@ -134,24 +169,28 @@ void Server::OnAccept(net::UniqueFd fd, const sockaddr_storage& addr) {
 void Server::RunConnection(Admitted admitted, absl::Time accepted_at,
                            Arena& arena, uint64_t id) {
   counters_.connections_served.fetch_add(1, std::memory_order_relaxed);
-  auto unregister = [this, id] {
-    MutexLock lock(&live_mu_);
-    live_fds_.erase(id);
-  };
   if (stopping_.load(std::memory_order_relaxed)) {
-    unregister();
+    admitted.ticket = registry_.Remove(id);
     return;
   }
-  TcpConnection connection(std::move(admitted.fd), admitted.peer, accepted_at,
-                           config_.connection, arena, clock_, poller_,
-                           counters_, id);
-  std::unique_ptr<Session> session = factory_(connection);
-  connection.Run(*session);
-  session.reset();
-  // Stop() shuts down the sockets it finds registered: unregister before the
-  // connection's destructor closes this one, so it never touches a descriptor
-  // number reused elsewhere.
-  unregister();
+  const guard::IpAddress peer = admitted.peer;
+  {
+    TcpConnection connection(std::move(admitted.fd), peer, accepted_at,
+                             config_.connection, arena, clock_, poller_,
+                             counters_, id);
+    connection.SetHooks({
+        [this, id] { registry_.MarkActive(id); },
+        [this, id] { registry_.MarkProtected(id); },
+        [this, peer] { known_.Record(peer); },
+    });
+    std::unique_ptr<Session> session = factory_(connection);
+    connection.Run(*session);
+    session.reset();
+    // Eviction, Kick and Stop shut down the sockets they find registered:
+    // unregister before the connection's destructor closes this one, so they
+    // never touch a descriptor number reused elsewhere.
+    admitted.ticket = registry_.Remove(id);
+  }
   // `admitted.ticket` is released when this returns: after the socket is
   // closed, on every path.
 }

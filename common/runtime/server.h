@@ -1,7 +1,9 @@
 // Server: one listening socket whose Acceptor thread runs Layer 1 (Admission)
 // on every new socket before any worker, arena or read is spent, the worker
-// pool that runs each admitted socket as a TcpConnection, and the BanWriter
-// that makes autobans durable off the accept path. Thread-safe:
+// pool that runs each admitted socket as a TcpConnection, the registry of live
+// connections (eviction, kick, stop), the known blocks (loaded at start, saved
+// at most once a minute and at stop) and the BanWriter that makes autobans
+// durable off the accept path. Thread-safe:
 // Start/Stop/ReloadBans from the main thread, counters from anywhere.
 #ifndef MUWARDEN_COMMON_RUNTIME_SERVER_H_
 #define MUWARDEN_COMMON_RUNTIME_SERVER_H_
@@ -12,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -22,11 +25,13 @@
 #include "common/base/mutex.h"
 #include "common/guard/ban_list.h"
 #include "common/guard/conn_guard.h"
+#include "common/guard/known_blocks.h"
 #include "common/net/poller.h"
 #include "common/net/socket.h"
 #include "common/runtime/acceptor.h"
 #include "common/runtime/admission.h"
 #include "common/runtime/ban_writer.h"
+#include "common/runtime/connection_registry.h"
 #include "common/runtime/counters.h"
 #include "common/runtime/server_config.h"
 #include "common/runtime/session.h"
@@ -62,6 +67,12 @@ class Server {
   // Connections whose sockets the accept thread closed before a worker (all
   // reasons).
   uint64_t refused() const { return admission_.refused(); }
+  // Closes every live connection inside block; how many.
+  int Kick(const guard::Cidr& block) { return registry_.Kick(block); }
+  const ConnectionRegistry& registry() const { return registry_; }
+  guard::KnownBlocks& known() { return known_; }
+  // Connections closed to make room for a newcomer.
+  uint64_t evicted() const { return registry_.evicted(); }
 
  private:
   void OnAccept(net::UniqueFd fd, const sockaddr_storage& addr);
@@ -76,6 +87,8 @@ class Server {
   net::SystemPoller poller_;
   guard::ConnGuard guard_;
   guard::BanList bans_;
+  guard::KnownBlocks known_;
+  ConnectionRegistry registry_;
   WorkerCounters counters_;
   WorkerPool pool_;
   BanWriter ban_writer_;
@@ -85,9 +98,12 @@ class Server {
   std::atomic<bool> stopping_{false};
   bool started_ = false;
   std::atomic<uint64_t> next_id_{1};
-
-  Mutex live_mu_;
-  absl::flat_hash_map<uint64_t, int> live_fds_ ABSL_GUARDED_BY(live_mu_);
+  // Saves the known blocks now and then (their file is rewritten at most
+  // once a minute).
+  std::thread known_saver_;
+  Mutex saver_mu_;
+  CondVar saver_cv_;
+  bool saver_stop_ ABSL_GUARDED_BY(saver_mu_) = false;
 };
 
 }  // namespace muwarden::runtime

@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/base/durable_file.h"
 
 namespace muwarden::runtime {
 namespace {
@@ -72,7 +73,19 @@ void ServerConfig::Describe(config::Schema& s) {
   connection.Describe(s);
   pool.Describe(s);
   bans.Describe(s);
+  known.Describe(s);
   s.OnLoaded([this](config::SettingsErrors& errors) {
+    known.max_entries = guard.max_tracked_ips;
+    // SPEC 3: beside the ban file, none without one (an absolute name stands).
+    if (known.file.empty()) {
+      known.path.clear();
+    } else if (known.file.front() == '/') {
+      known.path = known.file;
+    } else {
+      known.path = bans.path.empty()
+                       ? std::string()
+                       : absl::StrCat(DirOf(bans.path), "/", known.file);
+    }
     pool.max_workers = static_cast<size_t>(guard.max_clients) + kWorkerHeadroom;
     const int64_t needed =
         2 * static_cast<int64_t>(connection.max_frame_size) + kArenaOverhead;

@@ -13,6 +13,7 @@
 #include "common/config/schema.h"
 #include "common/guard/ban_list.h"
 #include "common/guard/conn_guard.h"
+#include "common/guard/known_blocks.h"
 #include "common/guard/security_log.h"
 #include "common/runtime/connection.h"
 #include "common/runtime/worker_pool.h"
@@ -28,6 +29,7 @@ struct ServerConfig {
   ConnectionConfig connection;
   guard::ConnGuardConfig guard;
   guard::BanListConfig bans;
+  guard::KnownBlocksConfig known;
 
   // [server] name, bind, port, then the units' keys. Once loaded, the pool's
   // worker cap follows max_clients and the arena must hold a connection's

@@ -41,6 +41,12 @@ class Connection {
   // deadline.
   virtual void CompleteHandshake() = 0;
   virtual bool handshake_complete() const = 0;
+  // A logged-in player: never evicted for a newcomer (SPEC 4a). Also a good
+  // visit: the peer's block becomes known (MarkKnown).
+  virtual void MarkProtected() {}
+  // A good visit (a server-info request on the ConnectServer): the peer's
+  // block is known from now on, for known_days.
+  virtual void MarkKnown() {}
   // The queue other threads use to reach this client; created on first call.
   virtual std::shared_ptr<OutboundQueue> Outbound() = 0;
   virtual const guard::IpAddress& peer() const = 0;

@@ -157,8 +157,10 @@ absl::StatusOr<std::vector<Packet>> ConnectHandler::Handle(
         return absl::ResourceExhaustedError("server info request cap reached");
       }
       for (const auto& s : servers_) {
-        if (s.id == id)
+        if (s.id == id) {
+          served_server_info_ = true;
           return std::vector<Packet>{BuildServerInfo(s), BuildHello()};
+        }
       }
       return std::vector<Packet>{BuildServerList(servers_)};
     }

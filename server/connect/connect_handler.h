@@ -46,8 +46,12 @@ class ConnectHandler {
   // connection: kInvalidArgument for an unknown code or a wrong length
   // (malformed), kResourceExhausted when a per-connection cap is passed.
   absl::StatusOr<std::vector<Packet>> Handle(absl::Span<const uint8_t> frame);
+  // Whether a server-info request for a listed server was answered: the
+  // ConnectServer's good visit (SPEC 4a, known blocks).
+  bool served_server_info() const { return served_server_info_; }
 
  private:
+  bool served_server_info_ = false;
   const std::vector<GameServerEntry>& servers_;
   const ConnectLimits limits_;
   int list_requests_ = 0;

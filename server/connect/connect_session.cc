@@ -25,6 +25,7 @@ absl::Status ConnectSession::OnFrame(runtime::Connection& conn,
   auto replies = handler_.Handle(frame.bytes);
   if (!replies.ok()) return replies.status();
   conn.CompleteHandshake();
+  if (handler_.served_server_info()) conn.MarkKnown();
   for (const Packet& packet : *replies) {
     absl::Status status = conn.Send(packet);
     if (!status.ok()) return status;

@@ -251,6 +251,7 @@ absl::Status GameSession::HandleLogin(runtime::Connection& conn,
   }
   slot_ = *std::move(slot);
   conn.CompleteHandshake();
+  conn.MarkProtected();  // logged in: never evicted; the block becomes known
   counters.logins_ok.fetch_add(1, std::memory_order_relaxed);
   // The block is known from now on (and its last visit refreshed).
   registry_.accounts().RecordKnownBlock(

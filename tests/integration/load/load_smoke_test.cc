@@ -70,7 +70,9 @@ class LoadSmokeTest : public ::testing::Test {
 // One address: exactly conn_rate_limit (10) connections get the hello, every
 // later one is closed at Layer 1 without it.
 TEST_F(LoadSmokeTest, FloodFromOneAddressGetsTenHellos) {
-  StartServer();
+  // Two flooding threads keep more than pending_per_ip (2) sockets in the
+  // handshake at once; that limit is not what this test counts.
+  StartServer({"--set", "server.pending_per_ip=100"});
   LoadRun run = RunLoad(
       "--mode flood --sources 1 --source-base 127.1.0.1 --threads 2 "
       "--duration 1 --count 3000 --expect hello" +
@@ -117,7 +119,10 @@ TEST_F(LoadSmokeTest, HoldKeepsIdleClientsOpen) {
 // From one address with the rate limit out of the way, the multiclient limit
 // (16) decides: 16 held, the rest closed at accept.
 TEST_F(LoadSmokeTest, HoldFromOneAddressStopsAtMulticlientLimit) {
-  StartServer({"--set", "ratelimit.conn_rate_limit=100"});
+  // Held sockets never finish the handshake: pending_per_ip (2) would stop
+  // them first.
+  StartServer({"--set", "ratelimit.conn_rate_limit=100", "--set",
+               "server.pending_per_ip=100"});
   LoadRun run = RunLoad(
       "--mode hold --connections 20 --sources 1 --threads 1 --hold 0.2" +
       Port());

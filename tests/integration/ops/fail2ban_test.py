@@ -28,6 +28,10 @@ EXPECTED = {
     "127.0.0.55": {"Read timeout"},
     "127.0.0.56": {"Multiclient limit reached"},
     "127.0.0.57": {"Packet rate exceeded"},
+    # SIEGE (SPEC 4a), from a prefix of their own, against a second server (prefix_attack).
+    "127.0.1.1": {"Pending limit reached"},
+    "127.0.1.3": {"Prefix limit reached"},
+    "127.0.1.4": {"Prefix limit reached", "Prefix rate limited"},
 }
 # Events an attacker may also be matched for. The flooder closes each socket before its next
 # connect, but a slow server (a sanitizer build) may not have released the slot yet, so the
@@ -140,6 +144,20 @@ def attack(port):
     wait_closed(drip)
     well_behaved(port)
 
+def prefix_attack(port):
+    """Against a server with pending_per_ip=1, prefix_multiclient_limit=3 and
+    prefix_conn_rate_limit=6, in 127.0.1.0/24; every held socket stays silent (pending)."""
+    held = [connect(port, "127.0.1.1"), connect(port, "127.0.1.2")]
+    try_greeting(port, "127.0.1.1")  # attempt 3: its second pending socket
+    held.append(connect(port, "127.0.1.5"))  # the prefix holds 3
+    try_greeting(port, "127.0.1.3")  # attempt 5: prefix limit
+    try_greeting(port, "127.0.1.4")  # attempt 6: prefix limit
+    try_greeting(port, "127.0.1.4")  # attempt 7: prefix rate
+    for h in held:
+        recv_exactly(h, 4)
+        h.close()
+
+
 def stamp_to_epoch(stamp):
     return calendar.timegm(time.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S"))
 
@@ -166,6 +184,18 @@ def main():
         server.wait_for_log("Read timeout: 127.0.0.55")
         if server.stop() != 0:
             ops.fail("connect-server did not exit 0 on SIGTERM")
+    siege = ops.Server(a.connect_server, name="connect-server-prefix", args=list(args))
+    siege.args += ["--ban-file", os.path.join(siege.dir, "bans.txt"),
+                   "--set", "server.pending_per_ip=1",
+                   "--set", "server.prefix_multiclient_limit=3",
+                   "--set", "ratelimit.prefix_conn_rate_limit=6"]
+    with siege:
+        prefix_attack(siege.port)
+        siege.wait_for_log("Prefix rate limited: 127.0.1.4")
+        if siege.stop() != 0:
+            ops.fail("connect-server (prefix limits) did not exit 0 on SIGTERM")
+    with open(server.log_path, "a", encoding="utf-8") as both:
+        both.write(siege.log())
     finished = time.time()
     log_text = server.log()
     ops.log(f"server log: {server.log_path} ({len(log_text.splitlines())} lines)")

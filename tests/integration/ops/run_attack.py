@@ -21,7 +21,8 @@ ATTACKS = {
         server="connect",
         on=["server.handshake_timeout=1"],
         off=["server.handshake_timeout=3600"],
-        flags=["--handshake-timeout", "1", "--connections", "3"],
+        # Two: a third silent socket of one block is refused by server.pending_per_ip.
+        flags=["--handshake-timeout", "1", "--connections", "2"],
         logs=["Handshake timeout: 127.0.10.1"],
         witness="127.0.10.2"),
     "slowloris-drip": dict(
@@ -58,9 +59,11 @@ ATTACKS = {
         on=["ratelimit.conn_rate_window=2"],
         off=["ratelimit.conn_rate_window=2", "ratelimit.conn_rate_limit=65536",
              "ratelimit.conn_flood_autoban=false"],
-        flags=["--conn-rate-window", "2", "--sources", "20", "--attempts", "25"],
+        # The witness outside the flooders' /24, which the prefix limits (SPEC 4a) refuse too.
+        flags=["--conn-rate-window", "2", "--sources", "20", "--attempts", "25",
+               "--witness-source", "127.0.21.250"],
         logs=["Connection rate limited: 127.0.15.1", "Auto-banned flooding IP: 127.0.15.1"],
-        witness="127.0.15.250"),
+        witness="127.0.21.250"),
     "multiclient": dict(
         server="connect",
         on=["ratelimit.conn_rate_window=1"],
@@ -75,6 +78,21 @@ ATTACKS = {
         flags=[],
         logs=["Packet rate exceeded: 127.0.17.1"],
         witness="127.0.17.2"),
+    # SIEGE (SPEC 4a): the attack is about slots, not the connection rate.
+    "slot-hold": dict(
+        server="connect",
+        on=["ratelimit.conn_rate_limit=100"],
+        off=["ratelimit.conn_rate_limit=100", "server.evict_when_full=false"],
+        flags=["--prefixes", "64", "--per-prefix", "16"],
+        logs=[r"INFO \[security\] Evicted for a newcomer: 127\.40\."],
+        witness="127.0.19.2"),
+    "prefix-flood": dict(
+        server="connect",
+        on=[],
+        off=["ratelimit.prefix_conn_rate_limit=65536", "ratelimit.prefix_ban_threshold=1000"],
+        flags=["--blocks", "200", "--attempts", "8"],
+        logs=["Prefix rate limited: 127.41.0.", "Auto-banned flooding prefix: 127.41.0.0/24"],
+        witness="127.0.20.2"),
     "chat-flood": dict(
         server="game",
         # game-server.ini ships a raw packet limit (60 per 2 s) that lets the flood be sent

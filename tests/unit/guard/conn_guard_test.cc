@@ -22,12 +22,18 @@ ConnGuardConfig Config() {
   config.flood_ban_threshold = 100;  // out of the way unless a test wants it
   config.multiclient_limit = 100;
   config.max_clients = 1000;
+  // The prefix and pending limits are out of the way too; the tests of
+  // SPEC 4a below set them.
+  config.pending_per_ip = 100000;
+  config.max_pending = 100000;
+  config.prefix_conn_rate_limit = kMaxSlidingWindowLimit;
+  config.prefix_multiclient_limit = 100000;
   return config;
 }
 
 // Admits and immediately releases.
-RejectReason Try(ConnGuard& guard, const IpAddress& ip) {
-  return guard.Admit(ip).reason;
+RejectReason Try(ConnGuard& guard, const IpAddress& ip, bool known = false) {
+  return guard.Admit(ip, known).reason;
 }
 
 TEST(ConnGuardTest, AdmitAndRelease) {
@@ -243,12 +249,17 @@ TEST(ConnGuardTest, ServerFull) {
   ConnGuard guard(config, clock);
   AdmitResult a = guard.Admit(Ip("10.0.0.1"));
   AdmitResult b = guard.Admit(Ip("10.0.0.2"));
-  EXPECT_EQ(Try(guard, Ip("10.0.0.3")), RejectReason::kServerFull);
+  AdmitResult full = guard.Admit(Ip("10.0.0.3"));
+  EXPECT_EQ(full.reason, RejectReason::kServerFull);
+  // Every other check passed: the caller may evict (max_clients, not
+  // max_pending, was reached), and counts the refusal itself if it does not.
+  EXPECT_TRUE(full.evict);
+  EXPECT_FALSE(full.evict_pending);
+  EXPECT_EQ(guard.Counters().Rejected(RejectReason::kServerFull), 0u);
   b = AdmitResult();  // releases b's slots
   EXPECT_EQ(guard.Counters().active, 1);
   AdmitResult c = guard.Admit(Ip("10.0.0.3"));
   EXPECT_TRUE(c.admitted());
-  EXPECT_EQ(guard.Counters().Rejected(RejectReason::kServerFull), 1u);
 }
 
 TEST(ConnGuardTest, CheckOrder) {
@@ -438,6 +449,218 @@ TEST(ConnGuardTest, ReleaseFromOtherThreads) {
 }
 
 #if !defined(__SANITIZE_THREAD__)
+// SPEC 4a: prefixes, pending caps, known blocks.
+
+ConnGuardConfig PrefixConfig() {
+  ConnGuardConfig config = Config();
+  config.conn_rate_limit = 3;
+  config.prefix_conn_rate_limit = 5;
+  config.prefix_multiclient_limit = 4;
+  config.flood_ban_threshold = 100;
+  return config;
+}
+
+TEST(ConnGuardPrefixTest, PrefixRateCountsEveryBlockOfThePrefix) {
+  FakeClock clock;
+  ConnGuard guard(PrefixConfig(), clock);
+  // Five blocks of 198.51.100.0/24, one attempt each: the prefix allows 5.
+  for (int i = 1; i <= 5; ++i) {
+    EXPECT_EQ(Try(guard, IpAddress::V4(198, 51, 100, static_cast<uint8_t>(i))),
+              RejectReason::kNone)
+        << i;
+  }
+  EXPECT_EQ(Try(guard, Ip("198.51.100.6")), RejectReason::kPrefixRate);
+  // Another /24 is not touched.
+  EXPECT_EQ(Try(guard, Ip("198.51.101.6")), RejectReason::kNone);
+  EXPECT_EQ(guard.Counters().Rejected(RejectReason::kPrefixRate), 1u);
+  // The window slides for the prefix as for a block.
+  clock.Advance(absl::Seconds(10));
+  EXPECT_EQ(Try(guard, Ip("198.51.100.7")), RejectReason::kNone);
+}
+
+TEST(ConnGuardPrefixTest, Ipv6PrefixIsSlash48) {
+  FakeClock clock;
+  ConnGuard guard(PrefixConfig(), clock);
+  for (int i = 0; i < 5; ++i) {
+    IpAddress ip = Ip("2001:db8:7::1");
+    ip.bytes[7] = static_cast<uint8_t>(i);  // a new /64 each time
+    EXPECT_EQ(Try(guard, ip), RejectReason::kNone) << i;
+  }
+  EXPECT_EQ(Try(guard, Ip("2001:db8:7:ff::1")), RejectReason::kPrefixRate);
+  EXPECT_EQ(Try(guard, Ip("2001:db8:8::1")), RejectReason::kNone);
+  EXPECT_EQ(guard.PrefixOf(Ip("2001:db8:7:ff::1")).ToString(),
+            "2001:db8:7::/48");
+  EXPECT_EQ(guard.PrefixOf(Ip("198.51.100.9")).ToString(), "198.51.100.0/24");
+}
+
+TEST(ConnGuardPrefixTest, PrefixMulticlientAfterBlockMulticlient) {
+  FakeClock clock;
+  ConnGuardConfig config = PrefixConfig();
+  config.prefix_conn_rate_limit = 1000;
+  config.multiclient_limit = 2;
+  ConnGuard guard(config, clock);
+  std::vector<AdmitResult> held;
+  held.push_back(guard.Admit(Ip("198.51.100.1")));
+  held.push_back(guard.Admit(Ip("198.51.100.1")));
+  EXPECT_EQ(Try(guard, Ip("198.51.100.1")), RejectReason::kMulticlient);
+  held.push_back(guard.Admit(Ip("198.51.100.2")));
+  held.push_back(guard.Admit(Ip("198.51.100.3")));
+  for (const AdmitResult& r : held) ASSERT_TRUE(r.admitted());
+  EXPECT_EQ(Try(guard, Ip("198.51.100.4")), RejectReason::kPrefixLimit);
+  held.pop_back();  // a slot of the prefix comes back
+  EXPECT_EQ(Try(guard, Ip("198.51.100.4")), RejectReason::kNone);
+}
+
+TEST(ConnGuardPrefixTest, KnownBlocksSkipThePrefixLimits) {
+  FakeClock clock;
+  ConnGuardConfig config = PrefixConfig();
+  config.prefix_conn_rate_limit = 1;
+  config.prefix_multiclient_limit = 1;
+  ConnGuard guard(config, clock);
+  AdmitResult a = guard.Admit(Ip("198.51.100.1"));
+  ASSERT_TRUE(a.admitted());
+  EXPECT_EQ(Try(guard, Ip("198.51.100.2")), RejectReason::kPrefixRate);
+  AdmitResult known = guard.Admit(Ip("198.51.100.3"), /*known=*/true);
+  EXPECT_TRUE(known.admitted());
+  // The known block took no prefix slot and no prefix attempt.
+  clock.Advance(absl::Seconds(10));
+  EXPECT_EQ(Try(guard, Ip("198.51.100.4")), RejectReason::kPrefixLimit);
+  a = AdmitResult();
+  clock.Advance(absl::Seconds(10));
+  EXPECT_EQ(Try(guard, Ip("198.51.100.4")), RejectReason::kNone);
+  // The block limits still hold for a known block (3 per window).
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(Try(guard, Ip("198.51.100.3"), true), RejectReason::kNone);
+  }
+  EXPECT_EQ(Try(guard, Ip("198.51.100.3"), true), RejectReason::kConnRate);
+}
+
+TEST(ConnGuardPrefixTest, PrefixRefusalsCountTowardTheBlockAutoban) {
+  FakeClock clock;
+  ConnGuardConfig config = PrefixConfig();
+  config.prefix_conn_rate_limit = 1;
+  config.conn_rate_limit = 100;
+  config.flood_ban_threshold = 3;
+  ConnGuard guard(config, clock);
+  EXPECT_EQ(Try(guard, Ip("198.51.100.1")), RejectReason::kNone);
+  EXPECT_EQ(Try(guard, Ip("198.51.100.2")), RejectReason::kPrefixRate);
+  EXPECT_EQ(Try(guard, Ip("198.51.100.2")), RejectReason::kPrefixRate);
+  AdmitResult ban = guard.Admit(Ip("198.51.100.2"));
+  EXPECT_EQ(ban.reason, RejectReason::kFloodAutoban);
+  EXPECT_FALSE(ban.ban_prefix);
+}
+
+TEST(ConnGuardPrefixTest, PrefixBannedAfterThresholdBlockAutobans) {
+  FakeClock clock;
+  ConnGuardConfig config = PrefixConfig();
+  config.conn_rate_limit = 1;
+  config.prefix_conn_rate_limit = 1000;
+  config.flood_ban_threshold = 1;  // the first rate refusal bans the block
+  config.prefix_ban_threshold = 3;
+  config.flood_ban_duration = absl::Seconds(3600);
+  ConnGuard guard(config, clock);
+  auto autoban = [&](const char* ip) {
+    EXPECT_EQ(Try(guard, Ip(ip)), RejectReason::kNone);
+    return guard.Admit(Ip(ip));
+  };
+  AdmitResult r1 = autoban("2001:db8:5:1::1");
+  EXPECT_EQ(r1.reason, RejectReason::kFloodAutoban);
+  EXPECT_FALSE(r1.ban_prefix);
+  // Inside flood_ban_duration, not inside conn_rate_window: still counted.
+  clock.Advance(absl::Seconds(1800));
+  EXPECT_FALSE(autoban("2001:db8:5:2::1").ban_prefix);
+  // Another /48 does not count for this one.
+  EXPECT_FALSE(autoban("2001:db8:6:2::1").ban_prefix);
+  AdmitResult r3 = autoban("2001:db8:5:3::1");
+  EXPECT_EQ(r3.reason, RejectReason::kFloodAutoban);
+  ASSERT_TRUE(r3.ban_prefix);
+  EXPECT_EQ(r3.prefix.ToString(), "2001:db8:5::/48");
+  // One ban per threshold, not one per autoban after it.
+  EXPECT_FALSE(autoban("2001:db8:5:4::1").ban_prefix);
+}
+
+TEST(ConnGuardPrefixTest, PrefixAutobansOutsideTheDurationDoNotAddUp) {
+  FakeClock clock;
+  ConnGuardConfig config = PrefixConfig();
+  config.conn_rate_limit = 1;
+  config.flood_ban_threshold = 1;
+  config.prefix_ban_threshold = 2;
+  config.flood_ban_duration = absl::Seconds(600);
+  ConnGuard guard(config, clock);
+  EXPECT_EQ(Try(guard, Ip("198.51.100.1")), RejectReason::kNone);
+  EXPECT_FALSE(guard.Admit(Ip("198.51.100.1")).ban_prefix);
+  clock.Advance(absl::Seconds(600));
+  EXPECT_EQ(Try(guard, Ip("198.51.100.2")), RejectReason::kNone);
+  AdmitResult r = guard.Admit(Ip("198.51.100.2"));
+  EXPECT_EQ(r.reason, RejectReason::kFloodAutoban);
+  EXPECT_FALSE(r.ban_prefix);
+}
+
+TEST(ConnGuardPendingTest, PendingPerBlockUntilHandshake) {
+  FakeClock clock;
+  ConnGuardConfig config = Config();
+  config.conn_rate_limit = 100;
+  config.pending_per_ip = 2;
+  ConnGuard guard(config, clock);
+  AdmitResult a = guard.Admit(Ip("203.0.113.7"));
+  AdmitResult b = guard.Admit(Ip("203.0.113.7"));
+  ASSERT_TRUE(a.admitted() && b.admitted());
+  EXPECT_TRUE(a.ticket.pending());
+  EXPECT_EQ(Try(guard, Ip("203.0.113.7")), RejectReason::kPendingLimit);
+  EXPECT_EQ(guard.Counters().Rejected(RejectReason::kPendingLimit), 1u);
+  a.ticket.MarkHandshakeComplete();
+  a.ticket.MarkHandshakeComplete();  // once only
+  EXPECT_FALSE(a.ticket.pending());
+  EXPECT_EQ(guard.Counters().pending, 1);
+  EXPECT_EQ(guard.Counters().active, 2);
+  AdmitResult c = guard.Admit(Ip("203.0.113.7"));
+  EXPECT_TRUE(c.admitted());
+  EXPECT_EQ(Try(guard, Ip("203.0.113.7")), RejectReason::kPendingLimit);
+  c = AdmitResult();  // a pending ticket gives its pending slot back too
+  b = AdmitResult();
+  EXPECT_EQ(guard.Counters().pending, 0);
+  EXPECT_EQ(guard.Counters().active, 1);
+}
+
+TEST(ConnGuardPendingTest, MaxPendingAsksForAPendingVictim) {
+  FakeClock clock;
+  ConnGuardConfig config = Config();
+  config.pending_per_ip = 1;
+  config.max_pending = 2;
+  config.max_clients = 10;
+  ConnGuard guard(config, clock);
+  AdmitResult a = guard.Admit(Ip("10.0.0.1"));
+  AdmitResult b = guard.Admit(Ip("10.0.0.2"));
+  AdmitResult full = guard.Admit(Ip("10.0.0.3"));
+  EXPECT_EQ(full.reason, RejectReason::kServerFull);
+  EXPECT_TRUE(full.evict);
+  EXPECT_TRUE(full.evict_pending);
+  // The caller evicted one: the arrival takes its slots over the cap until
+  // the victim's come back.
+  AdmitTicket t = guard.TakeSlots(Ip("10.0.0.3"));
+  EXPECT_TRUE(t.held());
+  EXPECT_EQ(guard.Counters().pending, 3);
+  a = AdmitResult();
+  EXPECT_EQ(guard.Counters().pending, 2);
+  b.ticket.MarkHandshakeComplete();
+  EXPECT_TRUE(guard.Admit(Ip("10.0.0.4")).admitted());
+}
+
+TEST(ConnGuardPendingTest, AllowlistedTakesNoPendingSlot) {
+  FakeClock clock;
+  ConnGuardConfig config = Config();
+  config.pending_per_ip = 1;
+  config.max_pending = 1;
+  config.allowlist = *CidrSet::Parse("127.0.0.0/8");
+  ConnGuard guard(config, clock);
+  AdmitResult a = guard.Admit(Ip("127.0.0.1"));
+  AdmitResult b = guard.Admit(Ip("127.0.0.1"));
+  EXPECT_TRUE(a.admitted() && b.admitted());
+  EXPECT_TRUE(a.ticket.allowlisted());
+  EXPECT_FALSE(a.ticket.pending());
+  EXPECT_EQ(guard.Counters().pending, 0);
+}
+
 TEST(ConnGuardDeathTest, DestroyedWithLiveTicketAborts) {
   EXPECT_DEATH(
       {

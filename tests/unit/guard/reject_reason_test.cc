@@ -24,6 +24,12 @@ TEST(RejectReasonTest, NamesAndCodes) {
        absl::StatusCode::kResourceExhausted},
       {RejectReason::kTableFull, "table_full",
        absl::StatusCode::kResourceExhausted},
+      {RejectReason::kPrefixRate, "prefix_rate",
+       absl::StatusCode::kResourceExhausted},
+      {RejectReason::kPrefixLimit, "prefix_limit",
+       absl::StatusCode::kResourceExhausted},
+      {RejectReason::kPendingLimit, "pending_limit",
+       absl::StatusCode::kResourceExhausted},
   };
   static_assert(sizeof(cases) / sizeof(cases[0]) == kRejectReasonCount);
   for (const Case& c : cases) {

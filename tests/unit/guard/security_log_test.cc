@@ -83,6 +83,12 @@ TEST(SecurityEventTextTest, EveryEventHasItsFixedText) {
       {SecurityEvent::kOversize, "Oversize packet"},
       {SecurityEvent::kMalformed, "Malformed packet"},
       {SecurityEvent::kLoginFailed, "Login failed"},
+      {SecurityEvent::kPrefixRate, "Prefix rate limited"},
+      {SecurityEvent::kPrefixLimit, "Prefix limit reached"},
+      {SecurityEvent::kPendingLimit, "Pending limit reached"},
+      {SecurityEvent::kPrefixAutoban, "Auto-banned flooding prefix"},
+      {SecurityEvent::kEvicted, "Evicted for a newcomer"},
+      {SecurityEvent::kPeerLine, "Lines about"},
   };
   ASSERT_EQ(texts.size(), static_cast<size_t>(SecurityEvent::kCount));
   for (const auto& [event, text] : texts) {
@@ -119,6 +125,59 @@ TEST_F(SecurityLogTest, LinesAreLimitedPerIpAndEventThenSummarised) {
   // A new minute has its own budget again.
   log_.Log(SecurityEvent::kConnRate, Ip("192.0.2.1"));
   EXPECT_EQ(Lines(), 7);
+}
+
+TEST_F(SecurityLogTest, PrefixAutobanNamesTheCidrAndEvictionIsInfo) {
+  clock_.SetWallNow(absl::FromUnixMillis(1795310625678));
+  log_.LogCidr(SecurityEvent::kPrefixAutoban, *ParseCidr("2001:db8:1::/48"),
+               "2001:db8:1:4::1, until 2026-11-22T02:23:45Z");
+  log_.Log(SecurityEvent::kEvicted, Ip("198.51.100.7"), "for 203.0.113.9");
+  log_.Log(SecurityEvent::kPendingLimit, Ip("198.51.100.8"));
+  EXPECT_EQ(Text(),
+            "2026-11-22T01:23:45.678Z WARN [security] Auto-banned flooding "
+            "prefix: 2001:db8:1::/48 (2001:db8:1:4::1, until "
+            "2026-11-22T02:23:45Z)\n"
+            "2026-11-22T01:23:45.678Z INFO [security] Evicted for a newcomer: "
+            "198.51.100.7 (for 203.0.113.9)\n"
+            "2026-11-22T01:23:45.678Z WARN [security] Pending limit reached: "
+            "198.51.100.8\n");
+}
+
+TEST_F(SecurityLogTest, AutobansAreNotHiddenByTheGlobalCap) {
+  SetBurst(1);  // global cap 1000 a minute
+  for (int i = 0; i < 1100; ++i) {
+    IpAddress ip = Ip("10.0.0.0");
+    ip.bytes[2] = static_cast<uint8_t>(i / 250);
+    ip.bytes[3] = static_cast<uint8_t>(i % 250 + 1);
+    log_.Log(SecurityEvent::kPrefixRate, ip);
+  }
+  EXPECT_EQ(Lines(), 1000);
+  log_.Log(SecurityEvent::kAutoban, Ip("10.0.0.1"), "until later");
+  log_.LogCidr(SecurityEvent::kPrefixAutoban, *ParseCidr("10.0.0.0/24"));
+  log_.Log(SecurityEvent::kAutoban, Ip("10.0.0.1"));  // its block's budget
+  EXPECT_EQ(Lines(), 1002);
+  EXPECT_TRUE(Has("Auto-banned flooding prefix: 10.0.0.0/24\n"));
+}
+
+TEST_F(SecurityLogTest, PeerLinesAreUnderTheSameBudgets) {
+  SetBurst(2);
+  for (int i = 0; i < 50; ++i) {
+    log_.LogPeerLine(LogLevel::kInfo, "net", Ip("192.0.2.1"),
+                     "closing 192.0.2.1: server list request cap reached");
+    log_.LogPeerLine(LogLevel::kWarn, "net", Ip("192.0.2.1"),
+                     "arena exhausted, closing: 192.0.2.1");
+  }
+  EXPECT_EQ(Lines(), 2);  // one budget for all of a block's such lines
+  EXPECT_TRUE(Has("INFO [net] closing 192.0.2.1: server list request cap"));
+  for (int i = 0; i < 50; ++i) {
+    log_.Log(SecurityEvent::kEvicted, Ip("192.0.2.1"));
+  }
+  EXPECT_EQ(Lines(), 4);  // evictions have theirs
+  clock_.Advance(absl::Minutes(1));
+  log_.FlushSummaries();
+  EXPECT_TRUE(Has("Lines about: 192.0.2.1 (98 more in the last minute "
+                  "suppressed)"))
+      << Text();
 }
 
 TEST_F(SecurityLogTest, ASummaryIsPrintedWhenTheBlockComesBack) {

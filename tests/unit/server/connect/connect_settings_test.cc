@@ -191,7 +191,8 @@ TEST(ConnectSettingsTest, ShippedFileHoldsEveryKeyAtItsDefaultWithItsComment) {
   testing::Loaded<ConnectSettings> shipped(path, {});
   ASSERT_TRUE(shipped.errors.empty()) << shipped.Errors();
   testing::Loaded<ConnectSettings> defaults(
-      "", {"security.ban_file=" + shipped.settings.base.server.bans.path});
+      "", {"security.ban_file=" + shipped.settings.base.server.bans.path,
+           "security.known_file=connect-server-known.txt"});
   EXPECT_EQ(shipped.Printed(), defaults.Printed());
   testing::ExpectShippedFileIsWhatTheDescriptionsPrint(shipped.schema,
                                                        ConnectProgram(), path);

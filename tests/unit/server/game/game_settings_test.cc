@@ -135,6 +135,7 @@ TEST(GameSettingsTest, ShippedFileHoldsEveryKeyWithItsComment) {
   EXPECT_EQ(server.connection.read_timeout, absl::Seconds(45));
   testing::Loaded<GameSettings> defaults(
       "", {"security.ban_file=" + server.bans.path,
+           "security.known_file=game-server-known.txt",
            "game.database=" + shipped.settings.accounts.path,
            "ratelimit.raw_pkt_rate_limit=60", "server.read_timeout=45"});
   ASSERT_TRUE(defaults.errors.empty()) << defaults.Errors();
