@@ -39,9 +39,12 @@ class GameServerProgram final : public runtime::ServerProgram {
     accounts_ = *std::move(accounts);
     // The prefix lengths and known_days of SPEC section 4a are the
     // connection guard's keys ([ratelimit] prefix_v4 / prefix_v6, [security]
-    // known_days); until the guard's settings carry them, their defaults.
+    // known_days): the login throttle groups blocks as Layer 1 does.
+    const runtime::ServerConfig& server = settings_.base.server;
     registry_ = std::make_unique<PlayerRegistry>(
-        settings_.game, *accounts_, Clock::Real(), LoginGrouping{});
+        settings_.game, *accounts_, Clock::Real(),
+        LoginGrouping{{server.guard.prefix_v4, server.guard.prefix_v6},
+                      absl::Hours(24) * server.known.keep_days});
     return std::nullopt;
   }
 
