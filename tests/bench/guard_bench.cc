@@ -188,9 +188,15 @@ const std::string& MillionFile() {
   static const std::string* path = [] {
     std::string tmpl = "/tmp/guard_bench_XXXXXX";
     const char* dir = mkdtemp(tmpl.data());
-    auto* p = new std::string(std::string(dir) + "/bans.txt");
+    static std::string folder = dir;
+    auto* p = new std::string(folder + "/bans.txt");
     std::ofstream(*p) << testing::GenerateBanFile(kMillion,
                                                   "2999-01-01T00:00:00Z");
+    std::atexit([] {  // 48 MB: not left in /tmp
+      std::remove((folder + "/bans.txt").c_str());
+      std::remove((folder + "/bans.txt.lock").c_str());
+      ::rmdir(folder.c_str());
+    });
     return p;
   }();
   return *path;
