@@ -99,7 +99,7 @@ std::vector<std::unique_ptr<ParkedSocket>> PendingWaiter::Stop() {
 
 std::unique_ptr<ParkedSocket> PendingWaiter::Park(
     std::unique_ptr<ParkedSocket> socket, absl::Time deadline) {
-  bool new_head = false;
+  bool wake = false;
   {
     MutexLock lock(&mu_);
     if (!epoll_fd_.valid() || closed_ || stopping_.load() ||
@@ -133,11 +133,11 @@ std::unique_ptr<ParkedSocket> PendingWaiter::Park(
     slot.socket = std::move(socket);
     LinkLocked(i);
     ++parked_;
-    new_head = head_ == i;
+    // Only a deadline before the end of the thread's current sleep needs it
+    // awake; with one timeout for all, that is almost never the case.
+    wake = deadline < sleep_until_;
   }
-  // Only a new earliest deadline can be later than the thread's current
-  // sleep; under load the list is rarely empty, so this is rarely paid.
-  if (new_head) Wake();
+  if (wake) Wake();
   return nullptr;
 }
 
@@ -146,10 +146,13 @@ size_t PendingWaiter::PollOnce(absl::Duration max_wait) {
   absl::Duration wait = max_wait;
   {
     MutexLock lock(&mu_);
-    if (head_ != kNone) {
-      wait = std::min(
-          wait, slots_[static_cast<size_t>(head_)].deadline - clock_.Now());
-    }
+    const absl::Time now = clock_.Now();
+    wait = std::min(wait, head_ != kNone
+                              ? slots_[static_cast<size_t>(head_)].deadline - now
+                              : config_.idle_wait);
+    // Under the lock that Park takes: a Park after this sees when the sleep
+    // ends, one before it is the head already.
+    sleep_until_ = now + wait;
   }
   epoll_event events[kBatch];
   int n = ::epoll_wait(epoll_fd_.get(), events, kBatch, TimeoutMs(wait));
@@ -159,8 +162,8 @@ size_t PendingWaiter::PollOnce(absl::Duration max_wait) {
     }
     n = 0;
   }
-  std::vector<std::unique_ptr<ParkedSocket>> ready;
-  std::vector<std::unique_ptr<ParkedSocket>> expired;
+  std::vector<std::unique_ptr<ParkedSocket>>& ready = ready_;
+  std::vector<std::unique_ptr<ParkedSocket>>& expired = expired_;
   bool woken = false;
   {
     MutexLock lock(&mu_);
@@ -193,11 +196,14 @@ size_t PendingWaiter::PollOnce(absl::Duration max_wait) {
     while (::read(wake_fd_.get(), &value, sizeof(value)) < 0 && errno == EINTR) {
     }
   }
+  const size_t handed = ready.size() + expired.size();
   ready_total_.fetch_add(ready.size(), std::memory_order_relaxed);
   expired_total_.fetch_add(expired.size(), std::memory_order_relaxed);
   for (auto& socket : ready) on_ready_(std::move(socket));
   for (auto& socket : expired) on_expired_(std::move(socket));
-  return ready.size() + expired.size();
+  ready.clear();
+  expired.clear();
+  return handed;
 }
 
 size_t PendingWaiter::parked() const {

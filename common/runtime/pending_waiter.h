@@ -40,6 +40,10 @@ struct PendingWaiterConfig {
   // Sockets parked at once; Park refuses beyond it (the server sizes it to
   // max_clients, so it only refuses what Layer 1 would have).
   size_t capacity = 1024;
+  // How long the thread sleeps with nothing parked. The server uses the
+  // shared timeout, so a socket parked while the thread sleeps almost never
+  // has a deadline before its wake-up, and Park rarely has to wake it.
+  absl::Duration idle_wait = absl::Seconds(1);
 };
 
 class PendingWaiter {
@@ -68,11 +72,11 @@ class PendingWaiter {
   std::unique_ptr<ParkedSocket> Park(std::unique_ptr<ParkedSocket> socket,
                                      absl::Time deadline);
 
-  // One round: waits up to `max_wait` for events (InfiniteDuration: until an
-  // event, a deadline or a wake-up), then hands ready sockets to on_ready and
-  // expired ones to on_expired, outside the lock. The thread runs it in a
-  // loop; tests call it with ZeroDuration after moving a FakeClock. How many
-  // sockets it handed out.
+  // One round: waits up to `max_wait` for events (at most until the earliest
+  // deadline, or idle_wait with nothing parked), then hands ready sockets to
+  // on_ready and expired ones to on_expired, outside the lock. The thread runs
+  // it in a loop; tests call it with ZeroDuration after moving a FakeClock
+  // (one caller at a time). How many sockets it handed out.
   size_t PollOnce(absl::Duration max_wait);
 
   size_t parked() const;
@@ -114,6 +118,12 @@ class PendingWaiter {
   int32_t tail_ ABSL_GUARDED_BY(mu_) = kNone;
   size_t parked_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;  // Stop() took the sockets
+  // When the current (or last) wait ends; Park wakes the thread only for a
+  // deadline before it.
+  absl::Time sleep_until_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
+  // PollOnce's hand-outs, kept to save allocations (one caller at a time).
+  std::vector<std::unique_ptr<ParkedSocket>> ready_;
+  std::vector<std::unique_ptr<ParkedSocket>> expired_;
 
   std::atomic<uint64_t> expired_total_{0};
   std::atomic<uint64_t> ready_total_{0};

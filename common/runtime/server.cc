@@ -34,7 +34,8 @@ Server::Server(ServerConfig config, SessionFactory factory, Clock& clock)
                   clock),
       admission_(bans_, guard_,
                  [this](PendingBan ban) { ban_writer_.Queue(std::move(ban)); }),
-      waiter_({static_cast<size_t>(std::max(config_.guard.max_clients, 1))},
+      waiter_({static_cast<size_t>(std::max(config_.guard.max_clients, 1)),
+               config_.connection.handshake.timeout},
               clock,
               [this](std::unique_ptr<ParkedSocket> parked) {
                 OnFirstByte(std::move(parked));

@@ -40,7 +40,9 @@ class PendingWaiterTest : public ::testing::Test {
  protected:
   explicit PendingWaiterTest(size_t capacity = 16)
       : waiter_(
-            {capacity}, clock_,
+            // The thread never wakes by itself in a test's time: only events
+            // and Park's wake-ups move it.
+            {capacity, absl::Hours(1)}, clock_,
             [this](std::unique_ptr<ParkedSocket> s) {
               char b;
               if (::recv(s->fd(), &b, 1, MSG_PEEK | MSG_DONTWAIT) == 1) {
@@ -238,7 +240,7 @@ TEST_F(PendingWaiterTest, StopGivesBackWhatIsParkedAndRefusesMore) {
 }
 
 TEST_F(PendingWaiterTest, TheThreadWakesForANewEarliestDeadline) {
-  // The thread sleeps with nothing parked (no timeout at all); a socket whose
+  // The thread sleeps with nothing parked (for an hour); a socket whose
   // deadline is already due must wake it. Time does not move: only the wake-up
   // can make this pass.
   waiter_.Start();
