@@ -146,9 +146,9 @@ class TcpConnection final : public Connection {
   std::unique_ptr<protocol::FrameAssembler> assembler_;
   guard::SlidingWindow raw_window_;
   bool handshake_complete_ = false;
-  bool opened_ = false;     // OnOpen ran
-  bool greeting_ = false;   // inside Open(): sends must not wait
-  bool closed_ = false;     // OnClose ran
+  bool opened_ = false;          // OnOpen ran
+  bool greeting_ = false;        // inside Open(): sends must not wait
+  bool closed_ = false;          // OnClose ran
   std::vector<uint8_t> unsent_;  // Open()'s bytes the kernel did not take yet
   absl::Time unsent_since_;      // the Send that left them
   int packets_before_handshake_ = 0;

@@ -147,9 +147,9 @@ size_t PendingWaiter::PollOnce(absl::Duration max_wait) {
   {
     MutexLock lock(&mu_);
     const absl::Time now = clock_.Now();
-    wait = std::min(wait, head_ != kNone
-                              ? slots_[static_cast<size_t>(head_)].deadline - now
-                              : config_.idle_wait);
+    wait = std::min(
+        wait, head_ != kNone ? slots_[static_cast<size_t>(head_)].deadline - now
+                             : config_.idle_wait);
     // Under the lock that Park takes: a Park after this sees when the sleep
     // ends, one before it is the head already.
     sleep_until_ = now + wait;
@@ -193,7 +193,8 @@ size_t PendingWaiter::PollOnce(absl::Duration max_wait) {
   }
   if (woken) {
     uint64_t value;
-    while (::read(wake_fd_.get(), &value, sizeof(value)) < 0 && errno == EINTR) {
+    while (::read(wake_fd_.get(), &value, sizeof(value)) < 0 &&
+           errno == EINTR) {
     }
   }
   const size_t handed = ready.size() + expired.size();

@@ -34,15 +34,16 @@ Server::Server(ServerConfig config, SessionFactory factory, Clock& clock)
                   clock),
       admission_(bans_, guard_,
                  [this](PendingBan ban) { ban_writer_.Queue(std::move(ban)); }),
-      waiter_({static_cast<size_t>(std::max(config_.guard.max_clients, 1)),
-               config_.connection.handshake.timeout},
-              clock,
-              [this](std::unique_ptr<ParkedSocket> parked) {
-                OnFirstByte(std::move(parked));
-              },
-              [this](std::unique_ptr<ParkedSocket> parked) {
-                OnParkedExpired(std::move(parked));
-              }),
+      waiter_(
+          {static_cast<size_t>(std::max(config_.guard.max_clients, 1)),
+           config_.connection.handshake.timeout},
+          clock,
+          [this](std::unique_ptr<ParkedSocket> parked) {
+            OnFirstByte(std::move(parked));
+          },
+          [this](std::unique_ptr<ParkedSocket> parked) {
+            OnParkedExpired(std::move(parked));
+          }),
       acceptor_(
           {config_.bind, config_.port, config_.backlog},
           [this](net::UniqueFd fd, const sockaddr_storage& addr) {
@@ -199,9 +200,8 @@ void Server::OnParkedExpired(std::unique_ptr<ParkedSocket> parked) {
 void Server::HandOff(std::unique_ptr<Pending> pending) {
   // WorkerPool jobs are std::function, which must be copyable.
   auto shared = std::shared_ptr<Pending>(std::move(pending));
-  bool submitted = pool_.Submit([this, shared](Arena& arena) {
-    RunConnection(*shared, arena);
-  });
+  bool submitted = pool_.Submit(
+      [this, shared](Arena& arena) { RunConnection(*shared, arena); });
   if (submitted) return;
   counters_.worker_unavailable.fetch_add(1, std::memory_order_relaxed);
   Pending& p = *shared;
@@ -218,7 +218,8 @@ void Server::HandOff(std::unique_ptr<Pending> pending) {
 
 void Server::RunConnection(Pending& pending, Arena& arena) {
   if (stopping_.load(std::memory_order_relaxed)) {
-    if (pending.session != nullptr) pending.connection->EndUnrun(*pending.session);
+    if (pending.session != nullptr)
+      pending.connection->EndUnrun(*pending.session);
     pending.session.reset();
     Unregister(pending.id);
     pending.connection.reset();

@@ -62,8 +62,7 @@ std::vector<RawClient> SilentSockets(int port, int n) {
   return held;
 }
 
-::testing::AssertionResult WitnessServed(int port,
-                                         const std::string& source) {
+::testing::AssertionResult WitnessServed(int port, const std::string& source) {
   RawClient c;
   if (!c.Connect("127.0.0.1", port, source))
     return ::testing::AssertionFailure() << "witness could not connect";
@@ -96,8 +95,8 @@ TEST(PendingTest, ThousandSilentSocketsWaitWithoutAThreadEach) {
   ASSERT_TRUE(StartRoomy(s, {}));
   std::vector<RawClient> held = SilentSockets(s.port(), kSilent);
   ASSERT_EQ(held.size(), static_cast<size_t>(kSilent));
-  ASSERT_TRUE(WaitFor(
-      [&] { return s.server().waiter().parked() == kSilent; }, kIo))
+  ASSERT_TRUE(
+      WaitFor([&] { return s.server().waiter().parked() == kSilent; }, kIo))
       << s.server().waiter().parked();
   // Not one worker was needed for them.
   EXPECT_EQ(s.server().pool().threads(), 0u);
@@ -137,8 +136,7 @@ TEST(PendingTest, AParkedSocketThatSpeaksLaterIsServedNormally) {
   RawClient c;
   ASSERT_TRUE(c.Connect("127.0.0.1", s.port(), "127.0.9.1"));
   ASSERT_EQ(c.ReadExactly(4, kIo), kHello);
-  ASSERT_TRUE(
-      WaitFor([&] { return s.server().waiter().parked() == 1; }, kIo));
+  ASSERT_TRUE(WaitFor([&] { return s.server().waiter().parked() == 1; }, kIo));
   absl::SleepFor(absl::Milliseconds(300));
   EXPECT_EQ(s.server().pool().threads(), 0u);
   ASSERT_TRUE(c.Send(kListRequest));
@@ -187,8 +185,7 @@ TEST(PendingTest, StopClosesParkedSocketsAndGivesTheirSlotsBack) {
   ASSERT_TRUE(s.Start({}));
   std::vector<RawClient> held = SilentSockets(s.port(), 20);
   ASSERT_EQ(held.size(), 20u);
-  ASSERT_TRUE(
-      WaitFor([&] { return s.server().waiter().parked() == 20; }, kIo));
+  ASSERT_TRUE(WaitFor([&] { return s.server().waiter().parked() == 20; }, kIo));
   const absl::Time start = absl::Now();
   s.Stop();
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
@@ -199,9 +196,9 @@ TEST(PendingTest, StopClosesParkedSocketsAndGivesTheirSlotsBack) {
 
 TEST(PendingTest, ParkedHandshakeTimeoutIsLoggedOnceWithTheAddress) {
   ServerProcess server;
-  ASSERT_TRUE(server.Start(BinaryPath("connect-server"),
-                           {"--bind", "127.0.0.1", "--set",
-                            "server.handshake_timeout=1"}));
+  ASSERT_TRUE(server.Start(
+      BinaryPath("connect-server"),
+      {"--bind", "127.0.0.1", "--set", "server.handshake_timeout=1"}));
   RawClient c;
   ASSERT_TRUE(c.Connect("127.0.0.1", server.port(), "127.0.9.3"));
   const absl::Time start = absl::Now();
@@ -210,8 +207,8 @@ TEST(PendingTest, ParkedHandshakeTimeoutIsLoggedOnceWithTheAddress) {
   const absl::Duration took = absl::Now() - start;
   EXPECT_GE(took, absl::Milliseconds(900));
   EXPECT_LT(took, absl::Milliseconds(1500));
-  ASSERT_TRUE(server.WaitForLog(
-      "WARN [security] Handshake timeout: 127.0.9.3", kIo))
+  ASSERT_TRUE(
+      server.WaitForLog("WARN [security] Handshake timeout: 127.0.9.3", kIo))
       << server.Log();
   // Once, not again from anywhere else later.
   absl::SleepFor(absl::Milliseconds(300));

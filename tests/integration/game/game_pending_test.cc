@@ -58,14 +58,10 @@ TEST(GamePendingTest, SilentSocketsUseFarFewerThreadsAndAWitnessLogsIn) {
             0)
       << out;
   std::vector<std::string> args = {
-      "--bind",
-      "127.0.0.1",
-      "--set",
-      "game.database=" + db,
-      "--set",
-      absl::StrCat("security.ban_file=", dir, "/bans.txt"),
-      "--set",
-      absl::StrCat("server.max_clients=", kSilent + 100)};
+      "--bind", "127.0.0.1",
+      "--set",  "game.database=" + db,
+      "--set",  absl::StrCat("security.ban_file=", dir, "/bans.txt"),
+      "--set",  absl::StrCat("server.max_clients=", kSilent + 100)};
   if (KnowsKey(bin, "max_pending")) {
     args.push_back("--set");
     args.push_back(absl::StrCat("server.max_pending=", kSilent + 100));
@@ -80,9 +76,9 @@ TEST(GamePendingTest, SilentSocketsUseFarFewerThreadsAndAWitnessLogsIn) {
   // join packet and says nothing.
   std::vector<GameClient> silent(kSilent);
   for (int i = 0; i < kSilent; ++i) {
-    ASSERT_TRUE(silent[i].Connect(
-        "127.0.0.1", server.port(),
-        absl::StrCat("127.23.", i / 50, ".", i % 50 + 1)))
+    ASSERT_TRUE(
+        silent[i].Connect("127.0.0.1", server.port(),
+                          absl::StrCat("127.23.", i / 50, ".", i % 50 + 1)))
         << i;
     ASSERT_EQ(silent[i].join().size(), 12u) << i;
   }
