@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
@@ -12,17 +13,37 @@
 
 namespace muwarden::runtime {
 
+namespace {
+
+// What arena() gives before a worker attached its own: it holds nothing, so
+// an allocation there fails like an exhausted arena, and nothing is shared.
+Arena& NoArena() {
+  static Arena* const arena = new Arena(0);
+  return *arena;
+}
+
+}  // namespace
+
 TcpConnection::TcpConnection(net::UniqueFd fd, guard::IpAddress peer,
                              absl::Time accepted_at,
                              const ConnectionConfig& config, Arena& arena,
                              Clock& clock, net::Poller& poller,
                              WorkerCounters& counters, uint64_t id)
+    : TcpConnection(std::move(fd), peer, accepted_at, config, clock, poller,
+                    counters, id) {
+  arena_ = &arena;
+}
+
+TcpConnection::TcpConnection(net::UniqueFd fd, guard::IpAddress peer,
+                             absl::Time accepted_at,
+                             const ConnectionConfig& config, Clock& clock,
+                             net::Poller& poller, WorkerCounters& counters,
+                             uint64_t id)
     : fd_(std::move(fd)),
       peer_(peer),
-      peer_ip_(peer.ToString()),
       accepted_at_(accepted_at),
       config_(config),
-      arena_(arena),
+      arena_(nullptr),
       clock_(clock),
       poller_(poller),
       counters_(counters),
@@ -33,12 +54,88 @@ TcpConnection::~TcpConnection() {
   if (outbound_) outbound_->Close();
 }
 
+const std::string& TcpConnection::peer_ip() const {
+  if (peer_ip_.empty()) peer_ip_ = peer_.ToString();
+  return peer_ip_;
+}
+
+Arena& TcpConnection::arena() {
+  return arena_ != nullptr ? *arena_ : NoArena();
+}
+
 absl::Status TcpConnection::Send(absl::Span<const uint8_t> packet) {
+  if (greeting_) return SendWithoutWaiting(packet);
   if (!send_error_.ok()) return send_error_;
   absl::Status status = net::SendAll(
       fd_.get(), packet, clock_.Now() + config_.write_timeout, clock_, poller_);
   if (!status.ok()) send_error_ = status;
   return status;
+}
+
+absl::Status TcpConnection::SendWithoutWaiting(
+    absl::Span<const uint8_t> packet) {
+  if (!send_error_.ok()) return send_error_;
+  if (unsent_.empty()) {
+    ssize_t n;
+    do {
+      n = ::send(fd_.get(), packet.data(), packet.size(),
+                 MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        send_error_ = absl::UnavailableError(
+            absl::StrCat("send: ", std::strerror(errno)));
+        return send_error_;
+      }
+      n = 0;
+    }
+    if (static_cast<size_t>(n) == packet.size()) return absl::OkStatus();
+    packet.remove_prefix(static_cast<size_t>(n));
+    unsent_since_ = clock_.Now();
+  }
+  // A fresh socket's buffer takes any hello at once; this bound only keeps a
+  // session that greets with megabytes from parking them here.
+  if (unsent_.size() + packet.size() > config_.outbound.max_bytes) {
+    return absl::ResourceExhaustedError(
+        "greeting larger than the outbound queue");
+  }
+  unsent_.insert(unsent_.end(), packet.begin(), packet.end());
+  return absl::OkStatus();
+}
+
+absl::optional<CloseReason> TcpConnection::Open(Session& session) {
+  opened_ = true;
+  greeting_ = true;
+  absl::Status status = session.OnOpen(*this);
+  greeting_ = false;
+  return MapSessionStatus(status);
+}
+
+absl::optional<CloseReason> TcpConnection::CheckFirstByte() {
+  uint8_t byte;
+  ssize_t n;
+  do {
+    n = ::recv(fd_.get(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  if (n > 0) return absl::nullopt;
+  // A spurious wake-up: the worker waits for the byte with its deadlines.
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return absl::nullopt;
+  counters_.peer_closed.fetch_add(1, std::memory_order_relaxed);
+  return n == 0 ? CloseReason::kPeerClosed : CloseReason::kIoError;
+}
+
+CloseReason TcpConnection::ExpireHandshake() {
+  counters_.handshake_timeouts.fetch_add(1, std::memory_order_relaxed);
+  guard::LogSecurity(guard::SecurityEvent::kHandshakeTimeout, peer_);
+  return CloseReason::kHandshakeTimeout;
+}
+
+void TcpConnection::EndUnrun(Session& session) {
+  if (!closed_) {
+    closed_ = true;
+    session.OnClose(*this);
+  }
+  if (outbound_) outbound_->Close();
 }
 
 void TcpConnection::CompleteHandshake() {
@@ -78,7 +175,10 @@ std::shared_ptr<OutboundQueue> TcpConnection::Outbound() {
 CloseReason TcpConnection::Run(Session& session) {
   counters_.connections_active.fetch_add(1, std::memory_order_relaxed);
   CloseReason reason = Loop(session);
-  session.OnClose(*this);
+  if (!closed_) {
+    closed_ = true;
+    session.OnClose(*this);
+  }
   if (outbound_) outbound_->Close();
   counters_.connections_active.fetch_sub(1, std::memory_order_relaxed);
   // The destructor closes the socket: a FIN when everything was read, a reset
@@ -128,12 +228,12 @@ absl::optional<CloseReason> TcpConnection::MapSessionStatus(
         counters_.arena_exhausted.fetch_add(1, std::memory_order_relaxed);
         guard::SecurityLog::Get().LogPeerLine(
             LogLevel::kWarn, "net",
-            peer_, absl::StrCat("arena exhausted, closing: ", peer_ip_));
+            peer_, absl::StrCat("arena exhausted, closing: ", peer_ip()));
         return CloseReason::kArenaExhausted;
       }
       guard::SecurityLog::Get().LogPeerLine(
           LogLevel::kInfo, "net", peer_,
-          absl::StrCat("closing ", peer_ip_, ": ", status.message()));
+          absl::StrCat("closing ", peer_ip(), ": ", status.message()));
       return CloseReason::kSessionClosed;
     case absl::StatusCode::kPermissionDenied:
       return CloseReason::kSessionClosed;
@@ -141,7 +241,7 @@ absl::optional<CloseReason> TcpConnection::MapSessionStatus(
       counters_.handler_errors.fetch_add(1, std::memory_order_relaxed);
       guard::SecurityLog::Get().LogPeerLine(
           LogLevel::kError, "net", peer_,
-          absl::StrCat("handler error for ", peer_ip_, ": ",
+          absl::StrCat("handler error for ", peer_ip(), ": ",
                        status.ToString()));
       return CloseReason::kSessionError;
   }
@@ -218,18 +318,31 @@ absl::optional<CloseReason> TcpConnection::FlushOutbound() {
 CloseReason TcpConnection::Loop(Session& session) {
   const size_t buffer_size =
       std::max(config_.max_frame_size, config_.handshake.max_frame_size);
-  absl::Span<uint8_t> buffer = arena_.Allocate(buffer_size);
+  absl::Span<uint8_t> buffer = arena().Allocate(buffer_size);
   if (buffer.empty()) {
     counters_.arena_exhausted.fetch_add(1, std::memory_order_relaxed);
     guard::SecurityLog::Get().LogPeerLine(
         LogLevel::kWarn, "net", peer_,
-        absl::StrCat("arena too small for the frame buffer: ", peer_ip_));
+        absl::StrCat("arena too small for the frame buffer: ", peer_ip()));
     return CloseReason::kArenaExhausted;
   }
   assembler_ = std::make_unique<protocol::FrameAssembler>(
       buffer,
       std::min(config_.handshake.max_frame_size, config_.max_frame_size));
-  if (auto reason = MapSessionStatus(session.OnOpen(*this))) return *reason;
+  if (!opened_) {
+    opened_ = true;
+    if (auto reason = MapSessionStatus(session.OnOpen(*this))) return *reason;
+  } else if (!unsent_.empty()) {
+    // What Open() could not hand over at once, within write_timeout of its
+    // Send.
+    absl::Status status =
+        net::SendAll(fd_.get(), unsent_, unsent_since_ + config_.write_timeout,
+                     clock_, poller_);
+    unsent_.clear();
+    unsent_.shrink_to_fit();
+    if (!status.ok()) send_error_ = status;
+    if (auto reason = MapSessionStatus(absl::OkStatus())) return *reason;
+  }
 
   const absl::Time handshake_deadline =
       accepted_at_ + config_.handshake.timeout;

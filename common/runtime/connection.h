@@ -6,14 +6,19 @@
 // read_timeout closes), the raw packet window, and the frame caps (header
 // judged before the body). Sends are bounded by write_timeout. Every wait goes
 // through a net::Poller and every deadline is computed from the Clock it is
-// given, so tests run it on a FakeClock. Not thread-safe: owned by its worker;
-// only the OutboundQueue is shared.
+// given, so tests run it on a FakeClock. A connection may be opened (the
+// session's hello sent) before it has a worker and wait for its first byte in
+// the PendingWaiter; a worker then attaches its arena and runs it from the
+// first byte to the end. Not thread-safe: owned by one thread at a time (the
+// accept thread, the pending waiter, then its worker); only the OutboundQueue
+// is shared.
 #ifndef MUWARDEN_COMMON_RUNTIME_CONNECTION_H_
 #define MUWARDEN_COMMON_RUNTIME_CONNECTION_H_
 
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/base/clock.h"
@@ -76,10 +81,39 @@ class TcpConnection final : public Connection {
   TcpConnection(net::UniqueFd fd, guard::IpAddress peer, absl::Time accepted_at,
                 const ConnectionConfig& config, Arena& arena, Clock& clock,
                 net::Poller& poller, WorkerCounters& counters, uint64_t id);
+  // The same without a worker yet: Open() may run, Attach() gives the arena
+  // before Run().
+  TcpConnection(net::UniqueFd fd, guard::IpAddress peer, absl::Time accepted_at,
+                const ConnectionConfig& config, Clock& clock,
+                net::Poller& poller, WorkerCounters& counters, uint64_t id);
   ~TcpConnection() override;
 
-  // Runs the connection to its end; the socket is closed when the
-  // TcpConnection is destroyed.
+  // Before a worker: runs the session's OnOpen (the hello) with sends that
+  // never wait. A packet the kernel does not take whole at once is kept (up
+  // to outbound.max_bytes in all) and finished by Run() within write_timeout
+  // of its Send. A reason to close now (counted and logged), or nullopt.
+  absl::optional<CloseReason> Open(Session& session);
+  // Whether Open() left bytes unsent: the connection must go to a worker now
+  // rather than wait for its first byte.
+  bool has_unsent() const { return !unsent_.empty(); }
+  // The worker's arena, before Run().
+  void Attach(Arena& arena) { arena_ = &arena; }
+
+  // While waiting for a first byte (opened, no worker), the socket became
+  // readable: nullopt when bytes are there for Run(); kPeerClosed or kIoError
+  // (counted as peer_closed) when the peer hung up or the socket was shut
+  // down from another thread. Reads nothing.
+  absl::optional<CloseReason> CheckFirstByte();
+  // While waiting for a first byte, the handshake deadline passed: counts and
+  // logs it as Run() would.
+  CloseReason ExpireHandshake();
+  // Ends a connection that never reached Run(): the session's OnClose.
+  void EndUnrun(Session& session);
+  // Gives the socket up (to refuse it elsewhere); the connection is dead.
+  net::UniqueFd ReleaseFd() { return std::move(fd_); }
+
+  // Runs the connection to its end (opening it first unless Open() ran); the
+  // socket is closed when the TcpConnection is destroyed.
   CloseReason Run(Session& session);
 
   // Connection:
@@ -91,8 +125,9 @@ class TcpConnection final : public Connection {
   void SetHooks(ConnectionHooks hooks) { hooks_ = std::move(hooks); }
   std::shared_ptr<OutboundQueue> Outbound() override;
   const guard::IpAddress& peer() const override { return peer_; }
-  const std::string& peer_ip() const override { return peer_ip_; }
-  Arena& arena() override { return arena_; }
+  const std::string& peer_ip() const override;
+  // Before Attach(): an arena that holds nothing (OnOpen allocates nothing).
+  Arena& arena() override;
   Clock& clock() override { return clock_; }
   uint64_t id() const override { return id_; }
 
@@ -105,13 +140,16 @@ class TcpConnection final : public Connection {
   absl::optional<CloseReason> DrainFrames(Session& session, absl::Time now);
   absl::optional<CloseReason> MapSessionStatus(const absl::Status& status);
   absl::optional<CloseReason> FlushOutbound();
+  // Open()'s sends: what the kernel takes at once, the rest into unsent_.
+  absl::Status SendWithoutWaiting(absl::Span<const uint8_t> packet);
 
   net::UniqueFd fd_;
   const guard::IpAddress peer_;
-  const std::string peer_ip_;
+  // Formatted on first use: most connections never need the text.
+  mutable std::string peer_ip_;
   const absl::Time accepted_at_;
   const ConnectionConfig& config_;
-  Arena& arena_;
+  Arena* arena_;
   Clock& clock_;
   net::Poller& poller_;
   WorkerCounters& counters_;
@@ -120,6 +158,11 @@ class TcpConnection final : public Connection {
   std::unique_ptr<protocol::FrameAssembler> assembler_;
   guard::SlidingWindow raw_window_;
   bool handshake_complete_ = false;
+  bool opened_ = false;          // OnOpen ran
+  bool greeting_ = false;        // inside Open(): sends must not wait
+  bool closed_ = false;          // OnClose ran
+  std::vector<uint8_t> unsent_;  // Open()'s bytes the kernel did not take yet
+  absl::Time unsent_since_;      // the Send that left them
   int packets_before_handshake_ = 0;
   // clang-format off
   absl::Time packet_started_at_;  // first byte of the frame being assembled

@@ -11,8 +11,8 @@ namespace muwarden::runtime {
 
 // clang-format off
 struct WorkerCounters {
-  std::atomic<uint64_t> connections_served{0};         // handed to a worker
-  std::atomic<int64_t> connections_active{0};          // in a worker right now
+  std::atomic<uint64_t> connections_served{0};         // admitted and greeted (or handed to a worker)
+  std::atomic<int64_t> connections_active{0};          // in a worker right now (not parked)
   std::atomic<uint64_t> handshakes_completed{0};
   std::atomic<uint64_t> handshake_timeouts{0};
   std::atomic<uint64_t> read_timeouts{0};              // drip or silence

@@ -2,10 +2,25 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
 
 namespace muwarden::runtime {
+
+// Owned by one thread at a time: the accept thread, the waiter, a worker.
+// Every path ends in RunConnection or EndUnrun, which end the session and
+// unregister the socket before it is closed; the ticket, declared first, goes
+// last, so the Layer-1 slots are given back after the socket is closed.
+struct Server::Pending final : ParkedSocket {
+  guard::AdmitTicket ticket;
+  uint64_t id = 0;
+  std::unique_ptr<TcpConnection> connection;
+  std::unique_ptr<Session> session;
+
+  int fd() const override { return connection->fd(); }
+};
 
 Server::Server(ServerConfig config, SessionFactory factory, Clock& clock)
     : config_(std::move(config)),
@@ -22,6 +37,16 @@ Server::Server(ServerConfig config, SessionFactory factory, Clock& clock)
           bans_, guard_,
           [this](PendingBan ban) { ban_writer_.Queue(std::move(ban)); },
           &known_, &registry_),
+      waiter_(
+          {static_cast<size_t>(std::max(config_.guard.max_clients, 1)),
+           config_.connection.handshake.timeout},
+          clock,
+          [this](std::unique_ptr<ParkedSocket> parked) {
+            OnFirstByte(std::move(parked));
+          },
+          [this](std::unique_ptr<ParkedSocket> parked) {
+            OnParkedExpired(std::move(parked));
+          }),
       acceptor_(
           {config_.bind, config_.port, config_.backlog},
           [this](net::UniqueFd fd, const sockaddr_storage& addr) {
@@ -55,6 +80,15 @@ absl::Status Server::Start() {
                                   " bad lines skipped)"));
   }
   if (absl::Status status = acceptor_.Listen(); !status.ok()) return status;
+  if (config_.park_silent) {
+    if (absl::Status status = waiter_.Init(); !status.ok()) {
+      // Still correct without it: every connection then waits on a worker.
+      LogWarn("net", absl::StrCat("pending sockets will hold a thread each: ",
+                                  status.message()));
+    } else {
+      waiter_.Start();
+    }
+  }
   started_ = true;
   ban_writer_.Start();
   known_saver_ = std::thread([this] {
@@ -74,6 +108,12 @@ absl::Status Server::Start() {
 void Server::Stop() {
   if (!started_ || stopping_.exchange(true)) return;
   acceptor_.Stop();
+  // After the accept thread, so nothing is parked behind the waiter's back;
+  // before the workers, so a socket the waiter hands over meanwhile is still
+  // shut down below.
+  for (auto& parked : waiter_.Stop()) {
+    EndUnrun(std::unique_ptr<Pending>(static_cast<Pending*>(parked.release())));
+  }
   registry_.ShutdownAll();
   pool_.Shutdown();
   ban_writer_.Stop();
@@ -141,11 +181,13 @@ void Server::OnAccept(net::UniqueFd fd, const sockaddr_storage& addr) {
   if (!admitted.has_value()) return;
   // The handshake deadline counts from here.
   const absl::Time now = clock_.Now();
-  const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
-  // The registry holds the ticket from here on: its pending slot goes back
-  // when the handshake completes, the rest when the connection is removed.
+  auto pending = std::make_unique<Pending>();
+  pending->id = next_id_.fetch_add(1, std::memory_order_relaxed);
+  // The registry holds the ticket until the connection ends: its pending slot
+  // goes back when the handshake completes, the rest once the socket is
+  // closed (Unregister hands the ticket back to `pending`, which goes last).
   RegisteredConnection entry;
-  entry.id = id;
+  entry.id = pending->id;
   entry.fd = admitted->fd.get();
   entry.peer = admitted->peer;
   entry.prefix = guard_.PrefixKeyOf(admitted->peer);
@@ -154,45 +196,118 @@ void Server::OnAccept(net::UniqueFd fd, const sockaddr_storage& addr) {
   entry.protect = admitted->ticket.allowlisted();
   entry.ticket = std::move(admitted->ticket);
   registry_.Add(std::move(entry));
-  auto handoff = std::make_shared<Admitted>(*std::move(admitted));
-  bool submitted = pool_.Submit([this, handoff, now, id](Arena& arena) {
-    RunConnection(std::move(*handoff), now, arena, id);
+  const guard::IpAddress peer = admitted->peer;
+  pending->connection = std::make_unique<TcpConnection>(
+      std::move(admitted->fd), admitted->peer, now, config_.connection, clock_,
+      poller_, counters_, pending->id);
+  const uint64_t id = pending->id;
+  pending->connection->SetHooks({
+      [this, id] { registry_.MarkActive(id); },
+      [this, id] { registry_.MarkProtected(id); },
+      [this, peer] { known_.Record(peer); },
   });
-  if (!submitted) {
-    handoff->ticket = registry_.Remove(id);
-    counters_.worker_unavailable.fetch_add(1, std::memory_order_relaxed);
-    admission_.RefuseUnserved(std::move(*handoff),
-                              "no worker thread available");
+  counters_.connections_served.fetch_add(1, std::memory_order_relaxed);
+  if (!config_.park_silent) {
+    HandOff(std::move(pending));
+    return;
+  }
+  // The hello goes out here, before the socket waits: a client sends nothing
+  // until it has it, so the bytes and their order on the wire are what a
+  // worker would have sent. OnOpen needs no arena (the arena is the worker's,
+  // taken at the first byte) and its sends never wait: a fresh socket's
+  // buffer takes a hello whole; anything left over sends the connection to a
+  // worker at once, which finishes it within write_timeout. So the accept
+  // thread never blocks on a peer.
+  pending->session = factory_(*pending->connection);
+  if (pending->connection->Open(*pending->session).has_value()) {
+    EndUnrun(std::move(pending));
+    return;
+  }
+  if (pending->connection->has_unsent()) {
+    HandOff(std::move(pending));
+    return;
+  }
+  std::unique_ptr<ParkedSocket> refused = waiter_.Park(
+      std::move(pending), now + config_.connection.handshake.timeout);
+  if (refused != nullptr) {
+    // Not started, stopping, or the kernel refused the registration: a worker
+    // waits instead, as it always could.
+    HandOff(std::unique_ptr<Pending>(static_cast<Pending*>(refused.release())));
   }
 }
 
-void Server::RunConnection(Admitted admitted, absl::Time accepted_at,
-                           Arena& arena, uint64_t id) {
-  counters_.connections_served.fetch_add(1, std::memory_order_relaxed);
-  if (stopping_.load(std::memory_order_relaxed)) {
-    admitted.ticket = registry_.Remove(id);
+void Server::OnFirstByte(std::unique_ptr<ParkedSocket> parked) {
+  std::unique_ptr<Pending> pending(static_cast<Pending*>(parked.release()));
+  // A peer that hung up (or a socket shut down for an eviction, a kick or
+  // Stop) ends here, with no thread woken for it.
+  if (pending->connection->CheckFirstByte().has_value()) {
+    EndUnrun(std::move(pending));
     return;
   }
-  const guard::IpAddress peer = admitted.peer;
-  {
-    TcpConnection connection(std::move(admitted.fd), peer, accepted_at,
-                             config_.connection, arena, clock_, poller_,
-                             counters_, id);
-    connection.SetHooks({
-        [this, id] { registry_.MarkActive(id); },
-        [this, id] { registry_.MarkProtected(id); },
-        [this, peer] { known_.Record(peer); },
-    });
-    std::unique_ptr<Session> session = factory_(connection);
-    connection.Run(*session);
-    session.reset();
-    // Eviction, Kick and Stop shut down the sockets they find registered:
-    // unregister before the connection's destructor closes this one, so they
-    // never touch a descriptor number reused elsewhere.
-    admitted.ticket = registry_.Remove(id);
+  HandOff(std::move(pending));
+}
+
+void Server::OnParkedExpired(std::unique_ptr<ParkedSocket> parked) {
+  std::unique_ptr<Pending> pending(static_cast<Pending*>(parked.release()));
+  pending->connection->ExpireHandshake();
+  EndUnrun(std::move(pending));
+}
+
+void Server::HandOff(std::unique_ptr<Pending> pending) {
+  // WorkerPool jobs are std::function, which must be copyable.
+  auto shared = std::shared_ptr<Pending>(std::move(pending));
+  bool submitted = pool_.Submit(
+      [this, shared](Arena& arena) { RunConnection(*shared, arena); });
+  if (submitted) return;
+  counters_.worker_unavailable.fetch_add(1, std::memory_order_relaxed);
+  Pending& p = *shared;
+  if (p.session != nullptr) {
+    p.connection->EndUnrun(*p.session);
+    p.session.reset();
   }
-  // `admitted.ticket` is released when this returns: after the socket is
-  // closed, on every path.
+  p.ticket = Unregister(p.id);
+  const guard::IpAddress peer = p.connection->peer();
+  admission_.RefuseUnserved(
+      Admitted{p.connection->ReleaseFd(), peer, std::move(p.ticket)},
+      "no worker thread available");
+}
+
+void Server::RunConnection(Pending& pending, Arena& arena) {
+  if (stopping_.load(std::memory_order_relaxed)) {
+    if (pending.session != nullptr)
+      pending.connection->EndUnrun(*pending.session);
+    pending.session.reset();
+    pending.ticket = Unregister(pending.id);
+    pending.connection.reset();
+    return;
+  }
+  pending.connection->Attach(arena);
+  if (pending.session == nullptr) {
+    pending.session = factory_(*pending.connection);
+  }
+  pending.connection->Run(*pending.session);
+  pending.session.reset();
+  // Eviction, Kick and Stop shut down the sockets they find registered:
+  // unregister before the connection's destructor closes this one, so they
+  // never touch a descriptor number reused elsewhere.
+  pending.ticket = Unregister(pending.id);
+  pending.connection.reset();
+  // The ticket is released when the job (and with it `pending`) is destroyed:
+  // after the socket is closed, on every path, before the worker is idle.
+}
+
+void Server::EndUnrun(std::unique_ptr<Pending> pending) {
+  if (pending->session != nullptr) {
+    pending->connection->EndUnrun(*pending->session);
+    pending->session.reset();
+  }
+  pending->ticket = Unregister(pending->id);
+  pending->connection.reset();
+  // `pending` goes, and with it the Layer-1 slots.
+}
+
+guard::AdmitTicket Server::Unregister(uint64_t id) {
+  return registry_.Remove(id);
 }
 
 }  // namespace muwarden::runtime

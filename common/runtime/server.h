@@ -1,9 +1,12 @@
 // Server: one listening socket whose Acceptor thread runs Layer 1 (Admission)
-// on every new socket before any worker, arena or read is spent, the worker
-// pool that runs each admitted socket as a TcpConnection, the registry of live
-// connections (eviction, kick, stop), the known blocks (loaded at start, saved
-// at most once a minute and at stop) and the BanWriter that makes autobans
-// durable off the accept path. Thread-safe:
+// Server: one listening socket whose Acceptor thread runs Layer 1 (Admission)
+// on every new socket before any worker, arena or read is spent and sends the
+// session's hello; the PendingWaiter where greeted sockets wait for their
+// first byte without a thread; the worker pool that runs each socket that has
+// something to be served as a TcpConnection, from its first byte to its end;
+// the registry of live connections (eviction, kick, stop); the known blocks
+// (loaded at start, saved at most once a minute and at stop); and the
+// BanWriter that makes autobans durable off the accept path. Thread-safe:
 // Start/Stop/ReloadBans from the main thread, counters from anywhere.
 #ifndef MUWARDEN_COMMON_RUNTIME_SERVER_H_
 #define MUWARDEN_COMMON_RUNTIME_SERVER_H_
@@ -33,6 +36,7 @@
 #include "common/runtime/ban_writer.h"
 #include "common/runtime/connection_registry.h"
 #include "common/runtime/counters.h"
+#include "common/runtime/pending_waiter.h"
 #include "common/runtime/server_config.h"
 #include "common/runtime/session.h"
 #include "common/runtime/worker_pool.h"
@@ -62,6 +66,7 @@ class Server {
   const guard::ConnGuard& guard() const { return guard_; }
   const WorkerCounters& counters() const { return counters_; }
   const WorkerPool& pool() const { return pool_; }
+  const PendingWaiter& waiter() const { return waiter_; }
   uint64_t accept_errors() const { return acceptor_.accept_errors(); }
   uint64_t fd_exhausted() const { return acceptor_.fd_exhausted(); }
   // Connections whose sockets the accept thread closed before a worker (all
@@ -75,11 +80,23 @@ class Server {
   uint64_t evicted() const { return registry_.evicted(); }
 
  private:
+  // One admitted connection between accept and its worker.
+  struct Pending;
+
   void OnAccept(net::UniqueFd fd, const sockaddr_storage& addr);
   void DropExpiredBans(size_t expired);
   void LogLoaded(absl::string_view verb, const guard::BanLoadResult& result);
-  void RunConnection(Admitted admitted, absl::Time accepted_at, Arena& arena,
-                     uint64_t id);
+  // The waiter's handlers, on its thread.
+  void OnFirstByte(std::unique_ptr<ParkedSocket> parked);
+  void OnParkedExpired(std::unique_ptr<ParkedSocket> parked);
+  // Gives the connection a worker, or refuses it when none can be had.
+  void HandOff(std::unique_ptr<Pending> pending);
+  void RunConnection(Pending& pending, Arena& arena);
+  // Ends a connection that never reached a worker.
+  void EndUnrun(std::unique_ptr<Pending> pending);
+  // Takes the connection out of the registry; its ticket, to be released once
+  // the socket is closed.
+  guard::AdmitTicket Unregister(uint64_t id);
 
   const ServerConfig config_;
   const SessionFactory factory_;
@@ -93,6 +110,7 @@ class Server {
   WorkerPool pool_;
   BanWriter ban_writer_;
   Admission admission_;
+  PendingWaiter waiter_;
   Acceptor acceptor_;
 
   std::atomic<bool> stopping_{false};

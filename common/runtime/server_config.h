@@ -30,6 +30,10 @@ struct ServerConfig {
   guard::ConnGuardConfig guard;
   guard::BanListConfig bans;
   guard::KnownBlocksConfig known;
+  // Greeted sockets wait for their first byte in the PendingWaiter, not on a
+  // worker. Not a setting: false only for tests and benchmarks that compare
+  // with a thread per socket.
+  bool park_silent = true;
 
   // [server] name, bind, port, then the units' keys. Once loaded, the pool's
   // worker cap follows max_clients and the arena must hold a connection's

@@ -61,12 +61,18 @@ bool WorkerPool::Submit(Job job) {
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, config_.stack_bytes);
+  // Counted before the thread runs its job, so the counts never lag behind
+  // what the job does.
+  busy_.fetch_add(1, std::memory_order_relaxed);
+  threads_.fetch_add(1, std::memory_order_relaxed);
   int rc = pthread_create(&worker->thread, &attr, &WorkerPool::ThreadMain,
                           worker.get());
   pthread_attr_destroy(&attr);
-  if (rc != 0) return false;  // EAGAIN: the caller refuses the connection
-  busy_.fetch_add(1, std::memory_order_relaxed);
-  threads_.fetch_add(1, std::memory_order_relaxed);
+  if (rc != 0) {  // EAGAIN: the caller refuses the connection
+    busy_.fetch_sub(1, std::memory_order_relaxed);
+    threads_.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
   all_.push_back(std::move(worker));
   return true;
 }

@@ -38,10 +38,8 @@ GameSession::GameSession(PlayerRegistry& registry, uint16_t player_id)
       whisper_window_(registry.config().whisper) {}
 
 absl::Status GameSession::OnOpen(runtime::Connection& conn) {
-  buffer_ = conn.arena().Allocate(registry_.config().max_frame_size);
-  if (buffer_.empty()) {
-    return runtime::ArenaExhaustedError("no room for the decryption buffer");
-  }
+  // The join goes out before the connection has a worker (it waits for its
+  // first byte without one), so the arena is taken at the first frame.
   auto join = BuildJoin(player_id_, registry_.config().join_version);
   return conn.Send(join);
 }
@@ -62,6 +60,12 @@ void GameSession::OnClose(runtime::Connection& conn) {
 
 absl::Status GameSession::OnFrame(runtime::Connection& conn,
                                   const protocol::Frame& frame) {
+  if (buffer_.empty()) {
+    buffer_ = conn.arena().Allocate(registry_.config().max_frame_size);
+    if (buffer_.empty()) {
+      return runtime::ArenaExhaustedError("no room for the decryption buffer");
+    }
+  }
   if (frame.bytes.size() > buffer_.size()) {
     // The assembler caps frames at max_frame_size, the size of buffer_.
     return absl::InternalError("frame larger than the decryption buffer");

@@ -30,8 +30,10 @@ bool InProcessConnectServer::Start(std::vector<std::string> sets,
   guard::SecurityLog::Get().Configure(settings_.base.security_log);
   Logger::Get().Configure(log).IgnoreError();
   limits_ = limits;
+  runtime::ServerConfig config = settings_.base.server;
+  config.park_silent = park_silent_;
   server_ = std::make_unique<runtime::Server>(
-      settings_.base.server, [this](runtime::Connection&) {
+      config, [this](runtime::Connection&) {
         return std::make_unique<connect::ConnectSession>(settings_.gameservers,
                                                          limits_);
       });

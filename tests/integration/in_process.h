@@ -21,6 +21,9 @@ class InProcessConnectServer {
              const std::string& bind = "127.0.0.1");
   void Stop();
   ~InProcessConnectServer() { Stop(); }
+  // Before Start: false makes every greeted socket wait on a worker thread
+  // (the path without the PendingWaiter), for comparisons.
+  void set_park_silent(bool park) { park_silent_ = park; }
 
   int port() const { return server_->port(); }
   runtime::Server& server() { return *server_; }
@@ -30,6 +33,7 @@ class InProcessConnectServer {
   connect::ConnectSettings settings_;
   connect::ConnectLimits limits_;
   std::unique_ptr<runtime::Server> server_;
+  bool park_silent_ = true;
 };
 
 }  // namespace muwarden::testing

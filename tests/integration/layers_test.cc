@@ -392,12 +392,15 @@ TEST(LayersTest, DisconnectsRightAfterAcceptAndMidHeaderLeakNothing) {
       ASSERT_TRUE(c.Send(HexBytes("C2 00")));  // the middle of a header
       c.Close();
     }
-    // One at a time: each connection's worker is back in the pool before the
-    // next arrives.
+    // One at a time: each connection is over (its slot given back, by the
+    // waiter or by its worker) and its worker back in the pool before the next
+    // arrives. The slot goes before the worker is idle, so both together mean
+    // the connection is done wherever it ended.
     ASSERT_TRUE(WaitFor(
         [&] {
           return s.server().counters().connections_served.load() ==
                      static_cast<uint64_t>(i + 1) &&
+                 s.server().guard().Counters().active == 0 &&
                  s.server().pool().busy() == 0;
         },
         absl::Seconds(5)));

@@ -41,6 +41,7 @@ std::vector<uint8_t> Frames(uint8_t code, int count) {
 class TestSession final : public Session {
  public:
   absl::Status OnOpen(Connection& conn) override {
+    ++opens;
     if (open_status.has_value()) {
       if (open_allocation > 0) (void)conn.arena().Allocate(open_allocation);
       return *open_status;
@@ -66,6 +67,9 @@ class TestSession final : public Session {
   std::optional<absl::Status> open_status;
   size_t open_allocation = 0;
   std::vector<absl::Time> frame_times;
+  int opens = 0;
+  int closes = 0;
+  void OnClose(Connection&) override { ++closes; }
 };
 
 class ConnectionTest : public ::testing::Test {
@@ -260,6 +264,113 @@ TEST_F(ConnectionTest,
 
   EXPECT_EQ(Run(), CloseReason::kSessionClosed);
   EXPECT_EQ(counters_.arena_exhausted.load(), 0u);
+}
+
+// Opened before it has a worker (the accept thread sends the hello, the
+// socket then waits in the PendingWaiter), run by a worker from the first
+// byte.
+class OpenedConnectionTest : public ConnectionTest {
+ protected:
+  std::unique_ptr<TcpConnection> Unattached(absl::Time accepted_at) {
+    return std::make_unique<TcpConnection>(
+        std::move(server_end_), *guard::ParseIp("192.0.2.7"), accepted_at,
+        config_, clock_, poller_, counters_, 1);
+  }
+  std::vector<uint8_t> PeerReads(size_t max) {
+    std::vector<uint8_t> got(max);
+    ssize_t n = ::recv(peer_.get(), got.data(), got.size(), MSG_DONTWAIT);
+    got.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return got;
+  }
+};
+
+TEST_F(OpenedConnectionTest, HelloBeforeAWorkerThenTheWorkerServesTheRest) {
+  session_.hello = {0xC1, 0x04, 0x00, 0x01};
+  auto connection = Unattached(start_);
+  EXPECT_EQ(connection->Open(session_), absl::nullopt);
+  EXPECT_FALSE(connection->has_unsent());
+  EXPECT_EQ(PeerReads(16), session_.hello);
+  EXPECT_EQ(poller_.waits(), 0);  // nothing waited
+
+  SendAt(absl::Seconds(3), Frame(kLogin));
+  CloseAt(absl::Seconds(4));
+  ASSERT_EQ(connection->CheckFirstByte(), absl::nullopt);  // nothing yet
+  clock_.Advance(absl::Seconds(3));
+  connection->Attach(arena_);
+  EXPECT_EQ(connection->Run(session_), CloseReason::kPeerClosed);
+  EXPECT_EQ(session_.opens, 1);  // the hello was not sent twice
+  EXPECT_EQ(session_.closes, 1);
+  EXPECT_EQ(session_.frame_times.size(), 1u);
+  EXPECT_EQ(counters_.handshakes_completed.load(), 1u);
+}
+
+TEST_F(OpenedConnectionTest, HandshakeDeadlineStillCountsFromAccept) {
+  // Parked for 15 s, then a byte: the worker has 5 s left, not 20.
+  auto connection = Unattached(start_);
+  ASSERT_EQ(connection->Open(session_), absl::nullopt);
+  clock_.Advance(absl::Seconds(15));
+  ASSERT_EQ(::send(peer_.get(), "\xC1", 1, MSG_NOSIGNAL), 1);
+  ASSERT_EQ(connection->CheckFirstByte(), absl::nullopt);
+  connection->Attach(arena_);
+  EXPECT_EQ(connection->Run(session_), CloseReason::kHandshakeTimeout);
+  EXPECT_EQ(Elapsed(), absl::Seconds(20));
+  EXPECT_EQ(counters_.handshake_timeouts.load(), 1u);
+}
+
+TEST_F(OpenedConnectionTest, AHelloTheKernelDoesNotTakeAtOnceIsFinishedOnTime) {
+  // More than a socketpair buffers: Open keeps the rest instead of waiting,
+  // and the worker must finish it within write_timeout of the Send.
+  config_.outbound.max_bytes = 8 * 1024 * 1024;
+  session_.hello.assign(4 * 1024 * 1024, 0xAB);
+  auto connection = Unattached(start_);
+  EXPECT_EQ(connection->Open(session_), absl::nullopt);
+  EXPECT_TRUE(connection->has_unsent());
+  EXPECT_EQ(poller_.waits(), 0);
+  clock_.Advance(absl::Seconds(5));  // on its way to a worker
+  connection->Attach(arena_);
+  EXPECT_EQ(connection->Run(session_), CloseReason::kWriteTimeout);
+  EXPECT_EQ(Elapsed(), absl::Seconds(15));
+  EXPECT_EQ(counters_.write_timeouts.load(), 1u);
+  EXPECT_EQ(session_.opens, 1);
+}
+
+TEST_F(OpenedConnectionTest, AGreetingBeyondTheOutboundCapIsRefused) {
+  config_.outbound.max_bytes = 64 * 1024;
+  session_.hello.assign(4 * 1024 * 1024, 0xAB);
+  auto connection = Unattached(start_);
+  EXPECT_EQ(connection->Open(session_), CloseReason::kSessionClosed);
+  connection->EndUnrun(session_);
+  connection->EndUnrun(session_);
+  EXPECT_EQ(session_.closes, 1);
+}
+
+TEST_F(OpenedConnectionTest, BytesThenAHangupAreLeftForTheWorker) {
+  auto connection = Unattached(start_);
+  ASSERT_EQ(connection->Open(session_), absl::nullopt);
+  ASSERT_EQ(::send(peer_.get(), "ab", 2, MSG_NOSIGNAL), 2);
+  EXPECT_EQ(connection->CheckFirstByte(), absl::nullopt);
+  EXPECT_EQ(connection->CheckFirstByte(), absl::nullopt);  // still there
+  peer_.Reset();
+  // The unread bytes are still there after the hang-up: the worker gets them.
+  EXPECT_EQ(connection->CheckFirstByte(), absl::nullopt);
+  EXPECT_EQ(counters_.peer_closed.load(), 0u);
+}
+
+TEST_F(OpenedConnectionTest, ShutdownWhileWaitingIsAPeerClose) {
+  auto connection = Unattached(start_);
+  ASSERT_EQ(connection->Open(session_), absl::nullopt);
+  ::shutdown(connection->fd(), SHUT_RDWR);  // eviction, kick, Stop
+  EXPECT_EQ(connection->CheckFirstByte(), CloseReason::kPeerClosed);
+  EXPECT_EQ(counters_.peer_closed.load(), 1u);
+  connection->EndUnrun(session_);
+  EXPECT_EQ(session_.closes, 1);
+}
+
+TEST_F(OpenedConnectionTest, ExpiryWhileWaitingCountsAHandshakeTimeout) {
+  auto connection = Unattached(start_);
+  ASSERT_EQ(connection->Open(session_), absl::nullopt);
+  EXPECT_EQ(connection->ExpireHandshake(), CloseReason::kHandshakeTimeout);
+  EXPECT_EQ(counters_.handshake_timeouts.load(), 1u);
 }
 
 }  // namespace
