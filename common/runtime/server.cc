@@ -57,10 +57,21 @@ void Server::Stop() {
   acceptor_.Stop();
   {
     MutexLock lock(&live_mu_);
-    for (const auto& [id, fd] : live_fds_) ::shutdown(fd, SHUT_RDWR);
+    for (const auto& [id, live] : live_fds_) ::shutdown(live.fd, SHUT_RDWR);
   }
   pool_.Shutdown();
   ban_writer_.Stop();
+}
+
+int Server::Kick(const guard::Cidr& block) {
+  int kicked = 0;
+  MutexLock lock(&live_mu_);
+  for (const auto& [id, live] : live_fds_) {
+    if (!guard::Contains(block, live.peer)) continue;
+    ::shutdown(live.fd, SHUT_RDWR);
+    ++kicked;
+  }
+  return kicked;
 }
 
 void Server::DropExpiredBans(size_t expired) {
@@ -103,7 +114,7 @@ void Server::OnAccept(net::UniqueFd fd, const sockaddr_storage& addr) {
   const uint64_t id = next_id_.fetch_add(1, std::memory_order_relaxed);
   {
     MutexLock lock(&live_mu_);
-    live_fds_[id] = admitted->fd.get();
+    live_fds_[id] = {admitted->fd.get(), admitted->peer};
   }
   auto handoff = std::make_shared<Admitted>(*std::move(admitted));
   bool submitted = pool_.Submit([this, handoff, now, id](Arena& arena) {

@@ -52,6 +52,7 @@ class Server {
   void ReloadBans();
 
   int port() const { return acceptor_.port(); }
+  const ServerConfig& config() const { return config_; }
   guard::BanList& bans() { return bans_; }
   const guard::ConnGuard& guard() const { return guard_; }
   const WorkerCounters& counters() const { return counters_; }
@@ -61,6 +62,16 @@ class Server {
   // Connections whose sockets the accept thread closed before a worker (all
   // reasons).
   uint64_t refused() const { return admission_.refused(); }
+
+  // Closes every live connection whose peer is inside `block` (shutdown: its
+  // worker notices and cleans up); returns how many. Any thread.
+  int Kick(const guard::Cidr& block);
+  // Read-only points for the metrics and the control socket.
+  size_t ban_count() const { return bans_.size(); }
+  // Connections closed for a newcomer and client blocks known from earlier
+  // visits: 0 until the siege work (eviction, known blocks) lands.
+  uint64_t connections_evicted() const { return 0; }
+  size_t known_blocks() const { return 0; }
 
  private:
   void OnAccept(net::UniqueFd fd, const sockaddr_storage& addr);
@@ -85,7 +96,12 @@ class Server {
   std::atomic<uint64_t> next_id_{1};
 
   Mutex live_mu_;
-  absl::flat_hash_map<uint64_t, int> live_fds_ ABSL_GUARDED_BY(live_mu_);
+  struct LiveConnection {
+    int fd;
+    guard::IpAddress peer;
+  };
+  absl::flat_hash_map<uint64_t, LiveConnection> live_fds_
+      ABSL_GUARDED_BY(live_mu_);
 };
 
 }  // namespace muwarden::runtime
