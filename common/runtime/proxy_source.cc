@@ -88,8 +88,10 @@ void CountTable(absl::string_view text, bool v6, const guard::IpAddress& ip,
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     std::vector<absl::string_view> f =
         absl::StrSplit(line, ' ', absl::SkipEmpty());
-    // sl local_address rem_address st ...
-    if (f.size() < 4 || f[3] == "0A" || f[3] == "st") continue;
+    // sl local_address rem_address st ...: only sockets that are connected or
+    // connecting (01 ESTABLISHED, 02 SYN_SENT, 03 SYN_RECV); closed ones
+    // waiting out TIME_WAIT and listeners say nothing about who is here now.
+    if (f.size() < 4 || (f[3] != "01" && f[3] != "02" && f[3] != "03")) continue;
     const size_t colon = f[2].find(':');
     if (colon == absl::string_view::npos) continue;
     guard::IpAddress remote;
@@ -97,7 +99,8 @@ void CountTable(absl::string_view text, bool v6, const guard::IpAddress& ip,
     if (!(v6 ? V6FromProc(hex, true, &remote) : V4FromProcWord(hex, &remote))) {
       continue;
     }
-    if (IsZero(remote)) continue;
+    // Local traffic (the health probe, a sidecar) is not a client.
+    if (IsZero(remote) || IsLoopback(remote)) continue;
     ++share.total;
     if (remote == ip) ++share.from_ip;
   }

@@ -25,9 +25,10 @@ std::vector<guard::IpAddress> ParseDefaultGateways(absl::string_view route,
 
 struct RemoteShare {
   size_t from_ip = 0;  // connected sockets whose peer is the address
-  size_t total = 0;    // connected sockets (listening ones left out)
+  size_t total = 0;    // connected sockets with a peer off this host's loopback
 };
-// Counts the connected sockets in /proc/net/tcp and /proc/net/tcp6 text.
+// Counts the connected or connecting sockets in /proc/net/tcp and
+// /proc/net/tcp6 text (not listeners, not TIME_WAIT, not loopback peers).
 RemoteShare CountRemotes(absl::string_view tcp, absl::string_view tcp6,
                          const guard::IpAddress& ip);
 

@@ -21,13 +21,16 @@ constexpr char kIpv6Route[] =
     "20010db8000000000000000000000000 40 00000000000000000000000000000000 00 "
     "00000000000000000000000000000000 00000100 00000001 00000000 00000001 eth0\n";
 
-// Two connections from the gateway, one from elsewhere, one listener.
+// Two connections from the gateway, one from elsewhere, one listener, a
+// health probe over loopback and a closed one in TIME_WAIT.
 constexpr char kTcp[] =
     "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt\n"
     "   0: 00000000:AD55 00000000:0000 0A 00000000:00000000 00:00000000 00000000\n"
     "   1: 020011AC:AD55 010011AC:D431 01 00000000:00000000 00:00000000 00000000\n"
     "   2: 020011AC:AD55 010011AC:D432 01 00000000:00000000 00:00000000 00000000\n"
-    "   3: 020011AC:AD55 0771000A:D433 01 00000000:00000000 00:00000000 00000000\n";
+    "   3: 020011AC:AD55 0771000A:D433 01 00000000:00000000 00:00000000 00000000\n"
+    "   4: 0100007F:AD55 0100007F:D435 01 00000000:00000000 00:00000000 00000000\n"
+    "   5: 020011AC:AD55 0871000A:D436 06 00000000:00000000 00:00000000 00000000\n";
 // One IPv4-mapped connection from the gateway on a dual-stack socket.
 constexpr char kTcp6[] =
     "  sl  local_address                         remote_address                        st\n"
