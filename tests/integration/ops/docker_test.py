@@ -250,8 +250,13 @@ def main():
 
 def scenario(src):
     cs, gs, proxy = PREFIX + "cs", PREFIX + "gs", PREFIX + "proxy"
+    # Fresh state: containers left by an interrupted run first (a volume in use stays).
+    for name in (cs, gs, proxy):
+        docker("rm", "-f", name, check=False, quiet=True)
     for v in ("state", "logs", "gstate", "glogs", "pstate", "plogs"):
         docker("volume", "rm", "-f", PREFIX + v, check=False, quiet=True)
+        if docker("volume", "inspect", PREFIX + v, check=False, quiet=True)[0] == 0:
+            ops.fail(f"volume {PREFIX + v} from an earlier run could not be removed")
     cport, gport = free_port(), free_port()
     run_server(cs, "connect-server", cport, PREFIX + "state", PREFIX + "logs",
                ["--set", "ratelimit.conn_rate_window=2"])
