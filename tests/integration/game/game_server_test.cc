@@ -136,6 +136,7 @@ TEST_F(GameServerTest, ShortPasswordVariantLogsIn) {
 }
 
 TEST_F(GameServerTest, GoodLoginOverIpv6) {
+  MUWARDEN_SKIP_WITHOUT_IPV6();
   dir_ = MakeTempDir();
   ASSERT_TRUE(server_.Start(
       BinaryPath("game-server"),
