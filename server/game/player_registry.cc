@@ -23,7 +23,8 @@ PlayerRegistry::PlayerRegistry(GameConfig config, AccountStore& accounts,
     : config_(std::move(config)),
       accounts_(accounts),
       clock_(clock),
-      throttle_(config_.throttle) {}
+      throttle_(config_.throttle),
+      world_(config_.world) {}
 
 void PlayerRegistry::SetBanList(guard::BanList* bans) { bans_.store(bans); }
 
