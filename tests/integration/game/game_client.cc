@@ -123,8 +123,9 @@ Bytes GameClient::Encrypt(const Bytes& plain) {
 }
 
 bool GameClient::Send(const Bytes& plain) {
-  if (log_ != nullptr) log_->push_back(tag_ + " > " + Hex(plain));
+  if (log_ != nullptr) log_->push_back(tag_ + " >  " + Hex(plain));
   Bytes wire = Encrypt(plain);
+  if (log_ != nullptr) log_->push_back(tag_ + " >> " + Hex(wire));
   return !wire.empty() && raw_.Send(wire);
 }
 
@@ -149,7 +150,12 @@ std::optional<Bytes> GameClient::ReadPacket(absl::Duration timeout,
   auto n = crypto::DecryptFromServer(head, dec_, absl::MakeSpan(out));
   if (!n.ok()) return std::nullopt;
   out.resize(*n);
-  if (log_ != nullptr) log_->push_back(tag_ + " < " + Hex(out));
+  if (log_ != nullptr) {
+    if (head[0] == 0xC3 || head[0] == 0xC4) {
+      log_->push_back(tag_ + " << " + Hex(head));
+    }
+    log_->push_back(tag_ + " <  " + Hex(out));
+  }
   return out;
 }
 

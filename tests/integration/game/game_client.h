@@ -90,8 +90,9 @@ class GameClient {
   bool EnterWorld(const std::string& user, const std::string& password,
                   const std::string& character);
 
-  // Every plain packet sent and every decrypted packet read is appended to
-  // `log` as "<tag> > hex" / "<tag> < hex" (nullptr: off).
+  // Every packet sent is appended to `log` as "<tag> >  plain" then
+  // "<tag> >> wire" (Xor32, + SimpleModulus for C3/C4); every packet read as
+  // "<tag> << wire" (C3/C4 only) then "<tag> <  plain" (nullptr: off).
   void set_log(std::vector<std::string>* log, std::string tag) {
     log_ = log;
     tag_ = std::move(tag);

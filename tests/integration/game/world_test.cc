@@ -253,6 +253,9 @@ TEST_F(WorldTest, TwoPlayersSeeEachOtherWalkChatAndLeave) {
   for (const std::string& line : log) out << line << "\n";
   if (const char* keep = std::getenv("MUWARDEN_WORLD_HEX")) {
     std::ofstream copy(keep);
+    copy << "# WorldTest.TwoPlayersSeeEachOtherWalkChatAndLeave: clients A (Alice) "
+            "and B (Bob) against the real game-server.\n# '>' plain sent, '>>' "
+            "on the wire; '<<' on the wire (C3/C4), '<' plain received.\n";
     for (const std::string& line : log) copy << line << "\n";
   }
 }
