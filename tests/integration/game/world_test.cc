@@ -347,10 +347,14 @@ TEST_F(WorldTest, ShortWorldPacketsCloseAsMalformed) {
 
 TEST_F(WorldTest, StalledObserverIsCutOffWhileTheOthersGetEveryMove) {
   Start({"game.view_range=255", "server.write_timeout=1",
-         "ratelimit.raw_pkt_rate_limit=65536",
-         "ratelimit.raw_pkt_rate_window=1"});
+         "ratelimit.raw_pkt_rate_limit=65536", "ratelimit.raw_pkt_rate_window=1",
+         "ratelimit.whisper_rate_limit=65536",
+         "ratelimit.whisper_rate_window=1"});
   // The stalled one enters the world, then never reads again, with a tiny
-  // receive buffer so its socket fills soon.
+  // receive buffer so its socket fills soon; walker 1 also whispers long
+  // messages to it alone, so that its buffers fill in a few hundred rounds
+  // rather than thousands (moves are 8 bytes) without adding to what the
+  // witness receives.
   GameClient stalled;
   ASSERT_TRUE(stalled.Connect("127.0.0.1", server_.port(), "127.0.0.9", 2048));
   ASSERT_TRUE(stalled.EnterWorld(Account(9), Password(9), "Staller"));
@@ -394,6 +398,11 @@ TEST_F(WorldTest, StalledObserverIsCutOffWhileTheOthersGetEveryMove) {
       ASSERT_TRUE(walkers[i].Send(
           WalkPacket(at.x, at.y, static_cast<uint8_t>(round % 8), {})));
       ++sent;
+    }
+    for (int k = 0; k < 4; ++k) {
+      ASSERT_TRUE(walkers[1].Send(
+          ChatPacket(0x02, "Staller", std::string(200, 'w'))))
+          << server_.Log();
     }
     ASSERT_TRUE(WaitFor([&] { return sent - witnessed.load() <= 5 * kWalkers; },
                         absl::Seconds(10)))
