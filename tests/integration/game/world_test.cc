@@ -428,8 +428,7 @@ TEST_F(WorldTest, StalledObserverIsCutOffWhileTheOthersGetEveryMove) {
 // checks and the chat limit on (the raw packet limit set high so that only
 // they act), NOT DEFENDED with walk_tolerance 255 and no chat limit.
 TEST_F(WorldTest, AttackWalkFloodScriptSaysDefendedThenNotDefendedWithTheChecksOff) {
-  const char* source = std::getenv("MUWARDEN_SOURCE_DIR");
-  ASSERT_NE(source, nullptr);
+  const std::string source = MUWARDEN_SOURCE_DIR;
   for (const bool on : {true, false}) {
     std::vector<std::string> settings = {"ratelimit.raw_pkt_rate_limit=65536",
                                          "ratelimit.raw_pkt_rate_window=1"};
