@@ -84,16 +84,13 @@ class GameServerProgram final : public runtime::ServerProgram {
   }
 
   std::unique_ptr<runtime::Session> NewSession(runtime::Connection&) override {
-    const uint16_t id =
-        static_cast<uint16_t>(next_player_.fetch_add(1) % 0x7FFF + 1);
-    return std::make_unique<GameSession>(*registry_, id);
+    return std::make_unique<GameSession>(*registry_);
   }
 
  private:
   GameSettings settings_;
   std::unique_ptr<AccountStore> accounts_;
   std::unique_ptr<PlayerRegistry> registry_;
-  std::atomic<uint32_t> next_player_{1};
 };
 
 }  // namespace
