@@ -626,6 +626,109 @@ def chat_packet(name, message):
     return bytes([0xC1, 2 + len(body)]) + body
 
 
+# ---------------------------------------------------------------------------------------------
+# The world (PROTOCOL.md section 5)
+
+LIST_CHARACTERS = bytes.fromhex("C1 05 F3 00 00")
+DIRECTIONS = {(-1, -1): 0, (0, -1): 1, (1, -1): 2, (1, 0): 3, (1, 1): 4, (0, 1): 5,
+              (-1, 1): 6, (-1, 0): 7}
+# Lorencia's spawn area is 133-151 x 118-135: from anywhere in it this tile is at most 9 steps
+# away, so two players who walk here see each other whatever view_range (>= 1) says.
+MEETING_POINT = (142, 126)
+
+
+def name_field(name):
+    data = name.encode("ascii")[:10]
+    return data + bytes(10 - len(data))
+
+
+def create_packet(name, class_byte=0x10):
+    """C1 0F F3 01 <name 10> <class << 4> (default Dark Knight, who starts in Lorencia)."""
+    return bytes.fromhex("C1 0F F3 01") + name_field(name) + bytes([class_byte])
+
+
+def select_packet(name):
+    return bytes.fromhex("C1 0E F3 03") + name_field(name)
+
+
+def walk_packet(x, y, directions, rotation=0):
+    """C1 <6 + ceil(n/2)> D4 <x> <y> <rotation << 4 | n> <directions, 4 bits each>."""
+    n = min(len(directions), 15)
+    steps = bytearray((n + 1) // 2)
+    for i, d in enumerate(directions[:n]):
+        steps[i // 2] |= (d & 0x0F) << (4 if i % 2 == 0 else 0)
+    return bytes([0xC1, 6 + len(steps), 0xD4, x & 0xFF, y & 0xFF, (rotation << 4) | n]) + steps
+
+
+def path(x, y, tx, ty):
+    """Directions of a straight path (diagonal first) from (x, y) to (tx, ty)."""
+    out = []
+    while (x, y) != (tx, ty):
+        dx = (tx > x) - (tx < x)
+        dy = (ty > y) - (ty < y)
+        out.append(DIRECTIONS[(dx, dy)])
+        x, y = x + dx, y + dy
+    return out
+
+
+class WorldPlayer:
+    """A logged-in game client that decrypts what the server sends (C3/C4 with the
+    server-to-client counter) and keeps the frames it has not looked at yet."""
+
+    def __init__(self, client, cipher, role):
+        self.c = client
+        self.cipher = cipher
+        self.role = role
+        self.pending = bytearray()
+        self.x = self.y = None
+
+    def send(self, packet):
+        return self.c.send(self.cipher.encrypt(packet))
+
+    def frames(self, timeout, settle=0.05):
+        """Decrypted frames that arrived within timeout."""
+        self.pending += self.c.read_available(timeout, settle=settle)
+        out = []
+        for f in split_frames(bytes(self.pending)):
+            del self.pending[:len(f)]
+            out.append(self.cipher.decrypt(f) if f[0] in (0xC3, 0xC4) else f)
+        return out
+
+    def wait_for(self, predicate, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for f in self.frames(min(0.2, max(0.01, deadline - time.monotonic())), settle=0.01):
+                if f is not None and predicate(f):
+                    return f
+        return None
+
+    def enter_world(self, character, timeout=5.0):
+        """List, create a Dark Knight (or keep the existing one), select, then walk to the
+        meeting point. Raises Unsupported when the server has no world."""
+        code = lambda c, s: (lambda f: len(f) > 3 and f[0] == 0xC1 and f[2] == c and f[3] == s)
+        self.send(LIST_CHARACTERS)
+        if self.wait_for(code(0xF3, 0x00), timeout) is None:
+            raise Unsupported(f"{self.role}: no character list answer")
+        self.send(create_packet(character))
+        if self.wait_for(code(0xF3, 0x01), timeout) is None:
+            raise Unsupported(f"{self.role}: no answer to create")
+        self.send(select_packet(character))
+        info = self.wait_for(lambda f: f is not None and len(f) == 72 and f[0] == 0xC3
+                             and f[2] == 0xF3 and f[3] == 0x03, timeout)
+        if info is None:
+            raise Unsupported(f"{self.role}: selecting {character!r} did not enter the world")
+        self.x, self.y = info[4], info[5]
+        self.walk_to(*MEETING_POINT)
+        log(f"{self.role}: {character} in the world at {self.x},{self.y}")
+
+    def walk_to(self, tx, ty):
+        steps = path(self.x, self.y, tx, ty)[:15]
+        self.send(walk_packet(self.x, self.y, steps))
+        for d in steps:
+            dx, dy = [k for k, v in DIRECTIONS.items() if v == d][0]
+            self.x, self.y = self.x + dx, self.y + dy
+
+
 def self_test():
     """Checks the ciphers against PROTOCOL.md and the unit-test vectors; returns failures."""
     failures = []
@@ -671,6 +774,8 @@ def self_test():
     server = SimpleModulus(SERVER_TO_CLIENT)
     answer = bytes.fromhex("C3 05 F1 02 01")
     expect("server round trip", ClientCipher().decrypt(server.encrypt(answer)), answer)
+    expect("walk example (PROTOCOL.md 5.4)", walk_packet(140, 125, [4, 4], rotation=4),
+           bytes.fromhex("C1 07 D4 8C 7D 42 44"))
     return failures
 
 
@@ -679,5 +784,5 @@ if __name__ == "__main__":
     for p in problems:
         print("FAIL", p)
     print(f"muwarden_attack cipher self-test: {len(problems)} check(s) failed" if problems
-          else "muwarden_attack cipher self-test: all 11 PROTOCOL.md and unit-test vectors match")
+          else "muwarden_attack cipher self-test: all 12 PROTOCOL.md and unit-test vectors match")
     sys.exit(1 if problems else 0)

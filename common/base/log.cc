@@ -73,6 +73,7 @@ absl::Status Logger::Configure(const LogConfig& config) {
     out_ = file;
     owns_out_ = true;
   }
+  also_stdout_ = config.also_stdout && owns_out_;
   level_.store(config.level, std::memory_order_relaxed);
   return absl::OkStatus();
 }
@@ -82,6 +83,7 @@ void Logger::SetStreamForTest(std::FILE* stream) {
   if (owns_out_) std::fclose(out_);
   out_ = stream;
   owns_out_ = false;
+  also_stdout_ = false;
 }
 
 void Logger::Log(LogLevel level, absl::string_view category,
@@ -105,6 +107,10 @@ void Logger::Log(LogLevel level, absl::string_view category,
   line.push_back('\n');
   std::fwrite(line.data(), 1, line.size(), out_);
   std::fflush(out_);
+  if (also_stdout_) {
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fflush(stdout);
+  }
 }
 
 }  // namespace muwarden

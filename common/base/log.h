@@ -1,6 +1,6 @@
 // Logger: the sink every log line goes through. One line per event,
 // "2026-11-22T01:23:45.678Z WARN [category] message" (UTC, milliseconds),
-// to stdout or a file, flushed per line so nothing is lost on a crash.
+// to stdout, a file, or both, flushed per line so nothing is lost on a crash.
 // Control bytes in a message are escaped, so one event is always one line.
 // What is logged and how often is the callers' business (the security events
 // and their budgets are in common/guard/security_log.h). Thread-safe.
@@ -28,6 +28,9 @@ absl::string_view LogLevelName(LogLevel level);
 struct LogConfig {
   std::string file;  // empty = stdout
   LogLevel level = LogLevel::kInfo;
+  // With a file: every line to stdout as well (a container's `docker logs`
+  // beside the file fail2ban reads).
+  bool also_stdout = false;
 };
 
 class Logger {
@@ -62,6 +65,7 @@ class Logger {
   Mutex mu_;
   std::FILE* out_ ABSL_GUARDED_BY(mu_);
   bool owns_out_ ABSL_GUARDED_BY(mu_) = false;
+  bool also_stdout_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 inline void LogDebug(absl::string_view category, absl::string_view message) {

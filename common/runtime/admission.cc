@@ -6,6 +6,7 @@
 #include "common/base/log.h"
 #include "common/runtime/connection_registry.h"
 #include "common/guard/security_log.h"
+#include "common/runtime/proxy_source.h"
 
 namespace muwarden::runtime {
 namespace {
@@ -67,6 +68,11 @@ std::optional<Admitted> Admission::Admit(net::UniqueFd fd,
     return std::nullopt;
   }
   guard::AdmitResult result = guard_.Admit(*peer, known);
+  // Never the address every player arrives through (proxy_source.h).
+  if (result.reason == guard::RejectReason::kFloodAutoban &&
+      RefuseProxyAutoban(*peer)) {
+    result.reason = guard::RejectReason::kConnRate;
+  }
   if (result.reason == guard::RejectReason::kFloodAutoban) {
     // The rate was counted per IPv4 address or IPv6 /64 (what one client
     // controls), so the ban covers the same: an attacker rotating through its

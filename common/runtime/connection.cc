@@ -151,6 +151,7 @@ void TcpConnection::CompleteHandshake() {
   }
   last_frame_at_ = clock_.Now();
   counters_.handshakes_completed.fetch_add(1, std::memory_order_relaxed);
+  counters_.connections_established.fetch_add(1, std::memory_order_relaxed);
   if (hooks_.handshake_complete) hooks_.handshake_complete();
 }
 
@@ -181,6 +182,9 @@ CloseReason TcpConnection::Run(Session& session) {
   }
   if (outbound_) outbound_->Close();
   counters_.connections_active.fetch_sub(1, std::memory_order_relaxed);
+  if (handshake_complete_) {
+    counters_.connections_established.fetch_sub(1, std::memory_order_relaxed);
+  }
   // The destructor closes the socket: a FIN when everything was read, a reset
   // when the peer's bytes were left unread (the body of a refused frame is
   // never read).
@@ -218,6 +222,10 @@ absl::optional<CloseReason> TcpConnection::MapSessionStatus(
     case absl::StatusCode::kDataLoss:
     case absl::StatusCode::kFailedPrecondition:
     case absl::StatusCode::kUnimplemented:
+      if (status.code() != absl::StatusCode::kInvalidArgument &&
+          status.code() != absl::StatusCode::kDataLoss) {
+        counters_.frames_rejected_opcode.fetch_add(1, std::memory_order_relaxed);
+      }
       counters_.frames_rejected_malformed.fetch_add(1,
                                                     std::memory_order_relaxed);
       guard::LogSecurity(guard::SecurityEvent::kMalformed, peer_,
@@ -281,6 +289,7 @@ absl::optional<CloseReason> TcpConnection::DrainFrames(Session& session,
         return CloseReason::kPacketRate;
       }
       if (!session.AllowedBeforeHandshake(frame)) {
+        counters_.frames_rejected_opcode.fetch_add(1, std::memory_order_relaxed);
         counters_.frames_rejected_malformed.fetch_add(
             1, std::memory_order_relaxed);
         guard::LogSecurity(

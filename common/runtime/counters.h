@@ -20,6 +20,8 @@ struct WorkerCounters {
   std::atomic<uint64_t> packet_rate_exceeded{0};
   std::atomic<uint64_t> frames_rejected_oversize{0};
   std::atomic<uint64_t> frames_rejected_malformed{0};  // bad header or opcode
+  std::atomic<uint64_t> frames_rejected_opcode{0};     // of those: the opcode
+  std::atomic<int64_t> connections_established{0};     // past the handshake now
   std::atomic<uint64_t> frames_handled{0};
   std::atomic<uint64_t> handler_errors{0};
   std::atomic<uint64_t> arena_exhausted{0};

@@ -62,6 +62,7 @@ class Server {
   void ReloadBans();
 
   int port() const { return acceptor_.port(); }
+  const ServerConfig& config() const { return config_; }
   guard::BanList& bans() { return bans_; }
   const guard::ConnGuard& guard() const { return guard_; }
   const WorkerCounters& counters() const { return counters_; }
@@ -72,12 +73,19 @@ class Server {
   // Connections whose sockets the accept thread closed before a worker (all
   // reasons).
   uint64_t refused() const { return admission_.refused(); }
-  // Closes every live connection inside block; how many.
+  // Closes every live connection whose peer is inside `block` (shutdown: the
+  // waiter or worker holding it notices and cleans up); returns how many. Any
+  // thread.
   int Kick(const guard::Cidr& block) { return registry_.Kick(block); }
   const ConnectionRegistry& registry() const { return registry_; }
   guard::KnownBlocks& known() { return known_; }
   // Connections closed to make room for a newcomer.
   uint64_t evicted() const { return registry_.evicted(); }
+
+  // Read-only points for the metrics and the control socket.
+  size_t ban_count() const { return bans_.size(); }
+  uint64_t connections_evicted() const { return evicted(); }
+  size_t known_blocks() const { return known_.size(); }
 
  private:
   // One admitted connection between accept and its worker.

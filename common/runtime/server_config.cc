@@ -46,6 +46,9 @@ void DescribeLog(config::Schema& s, LogConfig* log) {
         return parsed;
       },
       [](const LogLevel& l) { return absl::AsciiStrToLower(LogLevelName(l)); });
+  s.Bool("log", "stdout", &log->also_stdout,
+         "with log.file set, write every line to stdout too (the Docker image "
+         "does: docker logs, and the file for fail2ban)");
 }
 
 void DescribeChatWindows(config::Schema& s, guard::SlidingWindowConfig* chat,
@@ -103,6 +106,8 @@ void ServerSettings::Describe(config::Schema& s) {
   server.Describe(s);
   DescribeLog(s, &log);
   security_log.Describe(s);
+  metrics.Describe(s);
+  control.Describe(s);
   s.OnLoaded([this](config::SettingsErrors&) {
     security_log.max_tracked = server.guard.max_tracked_ips;
   });

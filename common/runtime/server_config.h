@@ -15,6 +15,7 @@
 #include "common/guard/conn_guard.h"
 #include "common/guard/known_blocks.h"
 #include "common/guard/security_log.h"
+#include "common/ops/ops_config.h"
 #include "common/runtime/connection.h"
 #include "common/runtime/worker_pool.h"
 
@@ -45,8 +46,11 @@ struct ServerSettings {
   ServerConfig server;
   LogConfig log;
   guard::SecurityLogConfig security_log;
+  ops::MetricsConfig metrics;
+  ops::ControlConfig control;
 
-  // The server's keys, then [log] and the security log's burst; once loaded,
+  // The server's keys, then [log], the security log's burst, [metrics] and
+  // [control]; once loaded,
   // the security log tracks as many client blocks as the guard.
   void Describe(config::Schema& schema);
 };

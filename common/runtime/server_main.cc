@@ -8,6 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "common/base/log.h"
 #include "common/guard/security_log.h"
+#include "common/ops/control_commands.h"
+#include "common/ops/control_server.h"
+#include "common/ops/metrics.h"
 
 namespace muwarden::runtime {
 namespace {
@@ -39,15 +42,60 @@ bool ConfigureLogging(const ServerSettings& settings) {
   return true;
 }
 
+int StartFailed(const ServerConfig& config, const absl::Status& status) {
+  LogError("server", std::string(status.message()));
+  std::fprintf(stderr, "%s: %s\n", config.name.c_str(),
+               std::string(status.message()).c_str());
+  return 1;
+}
+
+// The operators' endpoints of a started server (either may be off).
+struct OpsEndpoints {
+  std::unique_ptr<ops::MetricsExporter> metrics;
+  std::unique_ptr<ops::ControlCommands> commands;
+  std::unique_ptr<ops::ControlServer> control;
+};
+
+absl::Status StartOps(const ServerSettings& settings, Server& server,
+                      ServerProgram& program, OpsEndpoints& out) {
+  if (!settings.metrics.listen.empty()) {
+    std::vector<ops::FamilySource> sources = {
+        [&server] { return ops::ServerFamilies(server); }};
+    program.AddMetrics(sources);
+    auto exporter = ops::MetricsExporter::Start(
+        settings.metrics, settings.server.name, std::move(sources));
+    if (!exporter.ok()) return exporter.status();
+    out.metrics = *std::move(exporter);
+    LogInfo("server", absl::StrCat("metrics on ", settings.metrics.listen,
+                                   " port ", out.metrics->port()));
+  }
+  if (!settings.control.socket.empty()) {
+    out.commands = std::make_unique<ops::ControlCommands>(server, Clock::Real());
+    auto control = ops::ControlServer::Start(
+        settings.control.socket, [commands = out.commands.get()](
+                                     const std::string& line) {
+          return commands->Run(line);
+        });
+    if (!control.ok()) return control.status();
+    out.control = *std::move(control);
+    LogInfo("server",
+            absl::StrCat("control socket ", settings.control.socket));
+  }
+  return absl::OkStatus();
+}
+
 // Runs `server` until SIGINT/SIGTERM; returns the exit code (0 clean, 1 runtime
 // failure).
-int RunUntilSignalled(const ServerConfig& config, Server& server) {
+int RunUntilSignalled(const ServerSettings& settings, Server& server,
+                      ServerProgram& program) {
+  const ServerConfig& config = settings.server;
   absl::Status status = server.Start();
+  if (!status.ok()) return StartFailed(config, status);
+  OpsEndpoints endpoints;
+  status = StartOps(settings, server, program, endpoints);
   if (!status.ok()) {
-    LogError("server", std::string(status.message()));
-    std::fprintf(stderr, "%s: %s\n", config.name.c_str(),
-                 std::string(status.message()).c_str());
-    return 1;
+    server.Stop();
+    return StartFailed(config, status);
   }
   LogInfo("server", absl::StrCat(config.name, " listening on ", config.bind,
                                  " port ", server.port()));
@@ -66,6 +114,8 @@ int RunUntilSignalled(const ServerConfig& config, Server& server) {
     LogInfo("server", absl::StrCat("signal ", sig, ": stopping"));
     break;
   }
+  endpoints.control.reset();
+  endpoints.metrics.reset();
   server.Stop();
   LogInfo("server", "stopped");
   return 0;
@@ -91,7 +141,7 @@ int ServerMain(int argc, char** argv, ServerProgram& program) {
     return program.NewSession(connection);
   });
   program.OnServerCreated(server);
-  return RunUntilSignalled(settings.server, server);
+  return RunUntilSignalled(settings, server, program);
 }
 
 }  // namespace muwarden::runtime

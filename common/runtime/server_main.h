@@ -3,7 +3,7 @@
 // --check-config and --print-config exit there), lets the program handle a
 // mode other than serving, blocks signals for every thread, configures the
 // logger, lets the program prepare its sessions' shared state, starts the
-// Server, then waits in the main thread for SIGHUP (reload bans) and
+// Server with its metrics endpoint and control socket when configured, then waits in the main thread for SIGHUP (reload bans) and
 // SIGINT/SIGTERM (stop accepting, close clients, exit 0). Called once from
 // main(); not reentrant.
 #ifndef MUWARDEN_COMMON_RUNTIME_SERVER_MAIN_H_
@@ -14,6 +14,7 @@
 
 #include "common/config/command_line.h"
 #include "common/config/schema.h"
+#include "common/ops/metrics.h"
 #include "common/runtime/server.h"
 #include "common/runtime/server_config.h"
 #include "common/runtime/session.h"
@@ -44,6 +45,10 @@ class ServerProgram {
   virtual std::optional<int> Prepare() { return std::nullopt; }
   // The Server exists and accepts nothing yet.
   virtual void OnServerCreated(Server& server) { (void)server; }
+  // Series the program adds to /metrics (read at scrape time).
+  virtual void AddMetrics(std::vector<ops::FamilySource>& sources) {
+    (void)sources;
+  }
   // One per connection, on its worker thread.
   virtual std::unique_ptr<Session> NewSession(Connection& connection) = 0;
 };

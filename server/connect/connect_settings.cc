@@ -62,6 +62,7 @@ absl::Status ApplyEntryKey(GameServerEntry& e, absl::string_view key,
 }  // namespace
 
 ConnectSettings::ConnectSettings() {
+  base.control.default_name = "connect-server.sock";
   runtime::ServerConfig& s = base.server;
   s.name = "ConnectServer";
   s.bans.default_name = "connect-server-bans.txt";

@@ -95,6 +95,7 @@ void GameConfig::Describe(config::Schema& s) {
             "ban length for an IP that reached login_ip_fail_limit, written to "
             "the ban file; 0 = permanent");
   runtime::DescribeChatWindows(s, &chat, &whisper);
+  world.Describe(s);
 }
 
 }  // namespace muwarden::game

@@ -14,6 +14,7 @@
 #include "common/guard/sliding_window.h"
 #include "server/game/account/hash_gate.h"
 #include "server/game/login_throttle.h"
+#include "server/game/world.h"
 
 namespace muwarden::game {
 
@@ -38,6 +39,8 @@ struct GameConfig {
   // The decryption buffer of a connection: the largest frame it can receive
   // (server.max_packet_size, set by GameSettings).
   size_t max_frame_size = 8192;
+  // [game] max_characters, view_range, max_walk_steps, walk_tolerance.
+  WorldConfig world;
 
   // [game] max_players, join_version, accepted_*, login_*; [ratelimit] chat_*
   // and whisper_*.

@@ -12,6 +12,7 @@ GameSettings::GameSettings() {
   s.connection.handshake = GameHandshake();
   s.connection.handshake.timeout = absl::Seconds(120);
   s.connection.max_frame_size = 8192;
+  base.control.default_name = "game-server.sock";
 }
 
 void GameSettings::Describe(config::Schema& schema) {

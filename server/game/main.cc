@@ -54,17 +54,43 @@ class GameServerProgram final : public runtime::ServerProgram {
     registry_->SetBanList(&server.bans());
   }
 
+  // muwarden_players_online and muwarden_logins_total{result}, the result
+  // named for the login answer.
+  void AddMetrics(std::vector<ops::FamilySource>& sources) override {
+    sources.push_back([this] {
+      const GameCounters& c = registry_->counters();
+      const auto r = std::memory_order_relaxed;
+      ops::Family players{"muwarden_players_online", "players logged in",
+                          ops::Family::Type::kGauge, {}};
+      players.samples.push_back({{}, static_cast<double>(registry_->players())});
+      ops::Family logins{"muwarden_logins_total", "login answers, by result",
+                         ops::Family::Type::kCounter, {}};
+      const std::pair<const char*, const std::atomic<uint64_t>*> results[] = {
+          {"ok", &c.logins_ok},
+          {"failed", &c.logins_failed},
+          {"locked", &c.logins_locked},
+          {"blocked", &c.logins_blocked},
+          {"wrong_client", &c.logins_wrong_client},
+          {"server_full", &c.logins_server_full},
+          {"already_connected", &c.logins_already_connected},
+          {"unavailable", &c.logins_unavailable},
+      };
+      for (const auto& [name, counter] : results) {
+        logins.samples.push_back(
+            {{{"result", name}}, static_cast<double>(counter->load(r))});
+      }
+      return std::vector<ops::Family>{std::move(players), std::move(logins)};
+    });
+  }
+
   std::unique_ptr<runtime::Session> NewSession(runtime::Connection&) override {
-    const uint16_t id =
-        static_cast<uint16_t>(next_player_.fetch_add(1) % 0x7FFF + 1);
-    return std::make_unique<GameSession>(*registry_, id);
+    return std::make_unique<GameSession>(*registry_);
   }
 
  private:
   GameSettings settings_;
   std::unique_ptr<AccountStore> accounts_;
   std::unique_ptr<PlayerRegistry> registry_;
-  std::atomic<uint32_t> next_player_{1};
 };
 
 }  // namespace

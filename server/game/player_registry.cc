@@ -25,7 +25,8 @@ PlayerRegistry::PlayerRegistry(GameConfig config, AccountStore& accounts,
       clock_(clock),
       grouping_(grouping),
       throttle_(config_.throttle, grouping_.prefixes),
-      login_gate_(config_.login_gate, clock) {}
+      login_gate_(config_.login_gate, clock),
+      world_(config_.world) {}
 
 void PlayerRegistry::SetBanList(guard::BanList* bans) { bans_.store(bans); }
 

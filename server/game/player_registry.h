@@ -27,6 +27,7 @@
 #include "server/game/account/account_store.h"
 #include "server/game/game_config.h"
 #include "server/game/login_throttle.h"
+#include "server/game/world.h"
 
 namespace muwarden::game {
 
@@ -55,6 +56,15 @@ struct GameCounters {
   std::atomic<uint64_t> chat_truncated{0};
   std::atomic<uint64_t> queue_full_drops{0};  // a push refused by a full queue
   std::atomic<uint64_t> frames_ignored{0};    // known framing, unknown code
+  std::atomic<uint64_t> characters_created{0};
+  std::atomic<uint64_t> characters_create_refused{0};
+  std::atomic<uint64_t> characters_deleted{0};
+  std::atomic<uint64_t> characters_delete_refused{0};
+  std::atomic<uint64_t> world_entered{0};
+  std::atomic<uint64_t> walks{0};
+  std::atomic<uint64_t> walks_put_back{0};  // answered 15: too far, long, off
+  std::atomic<uint64_t> world_requests_ignored{0};  // valid, not allowed now
+  std::atomic<uint64_t> position_save_errors{0};
 };
 
 // What the login checks share with the connection guard's settings (SPEC
@@ -87,6 +97,7 @@ class PlayerRegistry {
   const LoginGrouping& grouping() const { return grouping_; }
   Clock& clock() { return clock_; }
   GameCounters& counters() { return counters_; }
+  World& world() { return world_; }
   const GameCounters& counters() const { return counters_; }
 
   // Whether the login packet's version and serial are in the accepted lists.
@@ -164,6 +175,7 @@ class PlayerRegistry {
   LoginThrottle throttle_;
   HashGate login_gate_;
   GameCounters counters_;
+  World world_;
   std::atomic<guard::BanList*> bans_{nullptr};
 
   mutable Mutex mu_;

@@ -1,7 +1,9 @@
 // load-tool: bounded load against a server on this machine, for the bench
 // script and the load smoke test. Modes: a connect flood from many 127.x source
 // addresses on T threads, holding K idle connections, a legitimate client's
-// connect->first-byte latency probe, and a packet flood over one connection.
+// connect->first-byte latency probe, a packet flood over one connection, and
+// world players (login, list, create, select like the 10404 client, then walk
+// and chat with the client's ciphers and counters).
 // Loopback only: any other target or source address is refused. Every mode
 // stops by itself after --duration and --count. Prints `key: value` lines.
 #include <arpa/inet.h>
@@ -31,6 +33,9 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/base/clock.h"
+#include "common/crypto/client_cipher.h"
+#include "common/crypto/simple_modulus.h"
+#include "server/game/login.h"
 #include "tests/support/hex.h"
 
 namespace muwarden::load {
@@ -64,6 +69,11 @@ struct Options {
   double interval_ms = 10;
   std::string packet = "C1 04 F4 06";
   int timeout_ms = 2000;
+  // world: accounts <prefix>0.. with this password must exist.
+  std::string account_prefix = "load";
+  std::string password = "load";
+  double walk_rate = 2;  // walks per second per player
+  int chat_every = 0;    // a public chat every N walks; 0 = none
 };
 
 struct Target {
@@ -127,6 +137,7 @@ bool SourceAddresses(const Options& o, const Target& target,
     if (o.mode == "hold") base = "127.2.0.1";
     if (o.mode == "probe") base = "127.3.0.1";
     if (o.mode == "packets") base = "127.4.0.1";
+    if (o.mode == "world") base = "127.5.0.1";
   }
   in_addr v4{};
   if (inet_pton(AF_INET, base.c_str(), &v4) != 1) {
@@ -765,6 +776,235 @@ int RunPackets(const Options& o, const Target& target,
   return 0;
 }
 
+// One world player: a blocking socket with --timeout-ms per operation and the
+// client's halves of the ciphers.
+struct WorldPlayer {
+  int fd = -1;
+  uint16_t id = 0;
+  uint8_t x = 0, y = 0;
+  crypto::SimpleModulusEncryptor enc{crypto::kClientToServerKeys};
+  crypto::SimpleModulusDecryptor dec{crypto::kServerToClientKeys};
+  std::vector<uint8_t> in;  // bytes read, not yet a whole frame
+  bool closed = false;
+  uint64_t moves_received = 0;
+  uint64_t chat_received = 0;
+
+  bool Send(const std::vector<uint8_t>& plain) {
+    auto wire = crypto::EncryptLikeClient(plain, enc);
+    if (!wire.ok()) return false;
+    const ssize_t n = send(fd, wire->data(), wire->size(), MSG_NOSIGNAL);
+    if (n != static_cast<ssize_t>(wire->size())) closed = true;
+    return !closed;
+  }
+  // Reads what is there (waiting up to `wait_ms` for the first bytes) and
+  // hands every whole frame, decrypted, to `on`; counts moves and chat.
+  template <typename F>
+  void Pump(int wait_ms, F&& on) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, wait_ms) <= 0) return;
+    uint8_t buf[16384];
+    while (true) {
+      const ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+      if (n > 0) {
+        in.insert(in.end(), buf, buf + n);
+        continue;
+      }
+      if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+        closed = true;
+      break;
+    }
+    size_t at = 0;
+    while (in.size() - at >= 3) {
+      const uint8_t t = in[at];
+      size_t len = in[at + 1];
+      if (t == 0xC2 || t == 0xC4) len = size_t{in[at + 1]} << 8 | in[at + 2];
+      if (len < 3 || (t < 0xC1 || t > 0xC4)) {
+        closed = true;
+        break;
+      }
+      if (in.size() - at < len) break;
+      std::vector<uint8_t> frame(in.begin() + at, in.begin() + at + len);
+      at += len;
+      if (t == 0xC3 || t == 0xC4) {
+        std::vector<uint8_t> out(frame.size());
+        auto m = crypto::DecryptFromServer(frame, dec, absl::MakeSpan(out));
+        if (!m.ok()) {
+          closed = true;
+          break;
+        }
+        out.resize(*m);
+        frame = std::move(out);
+      }
+      if (t == 0xC1 && frame.size() == 8 && frame[2] == 0xD4) ++moves_received;
+      if (t == 0xC1 && frame.size() > 13 && frame[2] == 0x00) ++chat_received;
+      on(frame);
+    }
+    in.erase(in.begin(), in.begin() + at);
+  }
+  // Pumps until a frame matches or `timeout_ms` passes.
+  template <typename F>
+  bool WaitFor(int timeout_ms, F&& match) {
+    const absl::Time until = absl::Now() + absl::Milliseconds(timeout_ms);
+    bool found = false;
+    while (!found && !closed && absl::Now() < until) {
+      Pump(20, [&](const std::vector<uint8_t>& f) {
+        if (!found && match(f)) found = true;
+      });
+    }
+    return found;
+  }
+};
+
+std::vector<uint8_t> NamePacket(std::vector<uint8_t> head,
+                                const std::string& name) {
+  for (size_t i = 0; i < 10; ++i) {
+    head.push_back(i < name.size() ? static_cast<uint8_t>(name[i]) : 0);
+  }
+  head[1] = static_cast<uint8_t>(head.size() + (head[3] == 0x01 ? 1 : 0));
+  return head;
+}
+
+// Login, list, create (Dark Knight; kept if it exists), select; false when a
+// step gets no answer.
+bool EnterWorld(const Options& o, const Target& target, uint32_t source,
+                int index, WorldPlayer* p) {
+  int err = 0;
+  p->fd = Dial(target, source, o.timeout_ms, &err);
+  if (p->fd < 0) return false;
+  int one = 1;
+  setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  std::vector<uint8_t> join;
+  if (!p->WaitFor(o.timeout_ms, [&](const std::vector<uint8_t>& f) {
+        join = f;
+        return f.size() == 12 && f[2] == 0xF1;
+      })) {
+    return false;
+  }
+  p->id = static_cast<uint16_t>(join[5] << 8 | join[6]);
+  const std::string account = o.account_prefix + std::to_string(index);
+  game::LoginRequest login;
+  login.username = account;
+  login.password = o.password;
+  login.version = "10404";
+  login.serial = "k1Pk2jcET48mxL3b";
+  if (!p->Send(game::BuildLogin(login)) ||
+      !p->WaitFor(o.timeout_ms, [](const std::vector<uint8_t>& f) {
+        return f.size() == 5 && f[2] == 0xF1 && f[3] == 0x01 && f[4] == 1;
+      })) {
+    return false;
+  }
+  auto is = [](uint8_t sub) {
+    return [sub](const std::vector<uint8_t>& f) {
+      return f.size() >= 4 && f[0] == 0xC1 && f[2] == 0xF3 && f[3] == sub;
+    };
+  };
+  const std::string character = "Ld" + std::to_string(index);
+  std::vector<uint8_t> create = NamePacket({0xC1, 0, 0xF3, 0x01}, character);
+  create.push_back(0x10);
+  if (!p->Send({0xC1, 0x05, 0xF3, 0x00, 0x00}) ||
+      !p->WaitFor(o.timeout_ms, is(0x00)) || !p->Send(create) ||
+      !p->WaitFor(o.timeout_ms, is(0x01)) ||
+      !p->Send(NamePacket({0xC1, 0, 0xF3, 0x03}, character))) {
+    return false;
+  }
+  return p->WaitFor(o.timeout_ms, [&](const std::vector<uint8_t>& f) {
+    if (f.size() != 72 || f[0] != 0xC3 || f[2] != 0xF3 || f[3] != 0x03) {
+      return false;
+    }
+    p->x = f[4];
+    p->y = f[5];
+    return true;
+  });
+}
+
+int RunWorld(const Options& o, const Target& target,
+             const std::vector<uint32_t>& sources) {
+  const int players = std::min(o.connections, 4096);
+  std::vector<WorldPlayer> all(static_cast<size_t>(players));
+  std::atomic<int> entered{0};
+  std::atomic<int> threads_ready{0};
+  std::atomic<uint64_t> walks{0}, chats{0};
+  const int threads = std::min(o.threads, players);
+  const absl::Time start = absl::Now();
+  const absl::Duration interval =
+      absl::Seconds(1.0 / std::max(o.walk_rate, 0.01));
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      std::vector<WorldPlayer*> mine;
+      for (int i = t; i < players; i += threads) {
+        WorldPlayer& p = all[static_cast<size_t>(i)];
+        if (EnterWorld(o, target, sources[static_cast<size_t>(i) % sources.size()],
+                       i, &p)) {
+          entered.fetch_add(1);
+          mine.push_back(&p);
+        }
+      }
+      // Everyone walks once every player is in, so every observer is there
+      // for every move (bounded: each thread's entering has its timeouts).
+      threads_ready.fetch_add(1);
+      const absl::Time wait_until = absl::Now() + absl::Seconds(60);
+      while (threads_ready.load() < threads && absl::Now() < wait_until) {
+        for (WorldPlayer* p : mine) p->Pump(1, [](const std::vector<uint8_t>&) {});
+      }
+      const absl::Time end = absl::Now() + absl::Seconds(o.duration_s);
+      absl::Time next = absl::Now();
+      uint64_t n = 0;
+      while (absl::Now() < end && n < o.count) {
+        for (WorldPlayer* p : mine) {
+          if (p->closed) continue;
+          // A turn where it stands: always allowed, broadcast to everyone
+          // in view.
+          p->Send({0xC1, 0x06, 0xD4, p->x, p->y,
+                   static_cast<uint8_t>((n % 8) << 4)});
+          walks.fetch_add(1, std::memory_order_relaxed);
+          if (o.chat_every > 0 && n % static_cast<uint64_t>(o.chat_every) == 0) {
+            std::vector<uint8_t> chat(13, 0);
+            chat[0] = 0xC1;
+            chat[2] = 0x00;
+            const std::string text = "load " + std::to_string(n);
+            chat.insert(chat.end(), text.begin(), text.end());
+            chat.push_back(0);
+            chat[1] = static_cast<uint8_t>(chat.size());
+            p->Send(chat);
+            chats.fetch_add(1, std::memory_order_relaxed);
+          }
+          p->Pump(0, [](const std::vector<uint8_t>&) {});
+        }
+        ++n;
+        next += interval;
+        while (absl::Now() < next) {
+          for (WorldPlayer* p : mine) {
+            if (!p->closed) p->Pump(1, [](const std::vector<uint8_t>&) {});
+          }
+        }
+      }
+      for (WorldPlayer* p : mine) {
+        p->WaitFor(200, [](const std::vector<uint8_t>&) { return false; });
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  uint64_t moves = 0, chat_in = 0, closed = 0;
+  for (WorldPlayer& p : all) {
+    moves += p.moves_received;
+    chat_in += p.chat_received;
+    if (p.closed) ++closed;
+    if (p.fd >= 0) CloseSocket(p.fd, false);
+  }
+  const double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  Print("mode", std::string("world"));
+  Print("players", static_cast<uint64_t>(players));
+  Print("players_in_world", static_cast<uint64_t>(entered.load()));
+  Print("walks_sent", walks.load());
+  Print("moves_received", moves);
+  Print("chat_sent", chats.load());
+  Print("chat_received", chat_in);
+  Print("players_closed_by_server", closed);
+  Print("elapsed_s", elapsed);
+  return entered.load() == players ? 0 : 1;
+}
+
 // Uses the whole descriptor allowance: holding connections is the point.
 void RaiseFdLimit() {
   rlimit rl{};
@@ -785,9 +1025,10 @@ int main(int argc, char** argv) {
       "::1 only)"};
   app.add_option("--mode", o.mode,
                  "flood: connect flood; hold: keep idle connections; probe: "
-                 "connect->first byte latency; packets: packet flood")
+                 "connect->first byte latency; packets: packet flood; world: "
+                 "players that enter the world, walk and chat")
       ->required()
-      ->check(CLI::IsMember({"flood", "hold", "probe", "packets"}));
+      ->check(CLI::IsMember({"flood", "hold", "probe", "packets", "world"}));
   app.add_option("--host", o.host, "target address (loopback only)");
   app.add_option("--port", o.port, "target port")
       ->required()
@@ -830,6 +1071,15 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", o.timeout_ms,
                  "connect and read timeout per operation")
       ->check(CLI::Range(1, 60000));
+  app.add_option("--account-prefix", o.account_prefix,
+                 "world: accounts <prefix>0, <prefix>1, ... (must exist)");
+  app.add_option("--password", o.password, "world: their password");
+  app.add_option("--walk-rate", o.walk_rate,
+                 "world: walks per second per player")
+      ->check(CLI::Range(0.01, 1000.0));
+  app.add_option("--chat-every", o.chat_every,
+                 "world: one public chat every N walks (0 = none)")
+      ->check(CLI::Range(0, 1000000));
   CLI11_PARSE(app, argc, argv);
 
   Target target;
@@ -847,6 +1097,7 @@ int main(int argc, char** argv) {
   if (o.mode == "hold") rc = RunHold(o, target, sources);
   if (o.mode == "probe") rc = RunProbe(o, target, sources);
   if (o.mode == "packets") rc = RunPackets(o, target, sources);
+  if (o.mode == "world") rc = RunWorld(o, target, sources);
   std::fflush(stdout);
   return rc;
 }

@@ -317,6 +317,23 @@ bool ServerProcess::WaitForLog(const std::string& text, absl::Duration timeout,
   return WaitFor([&] { return CountInLog(text) >= count; }, timeout);
 }
 
+std::string Ipv6LoopbackUnavailable() {
+  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    return absl::StrCat("IPv6 unavailable: socket(AF_INET6): ",
+                        std::strerror(errno));
+  }
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  const int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  const int err = errno;
+  ::close(fd);
+  if (rc == 0) return "";
+  return absl::StrCat("IPv6 unavailable: cannot bind [::1]: ",
+                      std::strerror(err));
+}
+
 std::string MakeTempDir() {
   char tmpl[] = "/tmp/muwarden-test-XXXXXX";
   char* dir = ::mkdtemp(tmpl);

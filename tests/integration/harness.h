@@ -98,6 +98,18 @@ bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout);
 // Runs a command; returns its exit status and stdout+stderr.
 int RunCommand(const std::string& command, std::string* output);
 
+// Empty when a TCP socket can bind ::1 (port 0); otherwise why not, for the
+// skip line of a test that needs IPv6 (Docker disables it by default).
+std::string Ipv6LoopbackUnavailable();
+
+// In a test body: skips it, naming the reason, when ::1 cannot be bound.
+#define MUWARDEN_SKIP_WITHOUT_IPV6()                                      \
+  do {                                                                    \
+    const std::string muwarden_no_ipv6 =                                  \
+        ::muwarden::testing::Ipv6LoopbackUnavailable();                   \
+    if (!muwarden_no_ipv6.empty()) GTEST_SKIP() << muwarden_no_ipv6;      \
+  } while (false)
+
 }  // namespace muwarden::testing
 
 #endif  // MUWARDEN_TESTS_INTEGRATION_HARNESS_H_

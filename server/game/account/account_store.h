@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "common/base/clock.h"
 #include "common/config/schema.h"
+#include "server/game/account/character_store.h"
 #include "server/game/account/password_hasher.h"
 
 namespace muwarden::game {
@@ -131,6 +132,9 @@ class AccountStore {
   virtual uint64_t hash_verifies() const = 0;
   // Requests refused because no hash slot freed up in time.
   virtual uint64_t hash_slot_timeouts() const = 0;
+
+  // The characters kept in the same database.
+  virtual CharacterStore& characters() = 0;
 };
 
 // Validation shared by every store and the CLI; InvalidArgument messages name

@@ -4,14 +4,18 @@
 
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace muwarden::game {
 namespace {
 
-constexpr int kSchemaVersion = 1;
-
-constexpr char kCreateSchema[] = R"sql(
+// Schema migrations: kMigrations[i] takes a database from version i to i + 1,
+// so a file made by an older build is brought forward step by step, and other
+// parts' tables are added as further steps (never by editing a shipped one).
+constexpr const char* kMigrations[] = {
+    // 1: accounts.
+    R"sql(
 CREATE TABLE accounts (
   name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
   password_hash TEXT NOT NULL,
@@ -20,8 +24,87 @@ CREATE TABLE accounts (
   created_at INTEGER NOT NULL,
   last_login INTEGER NOT NULL
 );
-INSERT INTO schema_version (version) VALUES (1);
-)sql";
+)sql",
+    // 2: characters (names unique server-wide in any case, one per slot) and
+    // the account's security code for deleting them ('' = none set).
+    R"sql(
+CREATE TABLE characters (
+  name TEXT NOT NULL PRIMARY KEY COLLATE NOCASE,
+  account TEXT NOT NULL COLLATE NOCASE,
+  slot INTEGER NOT NULL,
+  class INTEGER NOT NULL,
+  level INTEGER NOT NULL,
+  experience INTEGER NOT NULL,
+  level_up_points INTEGER NOT NULL,
+  strength INTEGER NOT NULL,
+  agility INTEGER NOT NULL,
+  vitality INTEGER NOT NULL,
+  energy INTEGER NOT NULL,
+  leadership INTEGER NOT NULL,
+  health INTEGER NOT NULL,
+  max_health INTEGER NOT NULL,
+  mana INTEGER NOT NULL,
+  max_mana INTEGER NOT NULL,
+  zen INTEGER NOT NULL,
+  map INTEGER NOT NULL,
+  x INTEGER NOT NULL,
+  y INTEGER NOT NULL,
+  direction INTEGER NOT NULL,
+  status INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (account, slot)
+);
+CREATE INDEX characters_by_account ON characters (account, slot);
+ALTER TABLE accounts ADD COLUMN security_code TEXT NOT NULL DEFAULT '';
+)sql",
+};
+constexpr int kSchemaVersion =
+    static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
+
+constexpr char kCharacterColumns[] =
+    "SELECT name, account, slot, class, level, experience, level_up_points, "
+    "strength, agility, vitality, energy, leadership, health, max_health, "
+    "mana, max_mana, zen, map, x, y, direction, status FROM characters";
+
+// Reads a row produced by kCharacterColumns. Stored values were written by
+// this code from the narrow fields; a hand-edited file is clamped, not trusted.
+CharacterRecord ReadCharacter(sqlite3_stmt* stmt) {
+  auto u8 = [&](int c) {
+    return static_cast<uint8_t>(sqlite::ColumnInt(stmt, c) & 0xFF);
+  };
+  auto u16 = [&](int c) {
+    return static_cast<uint16_t>(sqlite::ColumnInt(stmt, c) & 0xFFFF);
+  };
+  CharacterRecord r;
+  r.name = sqlite::ColumnText(stmt, 0);
+  r.account = sqlite::ColumnText(stmt, 1);
+  r.slot = static_cast<int>(sqlite::ColumnInt(stmt, 2));
+  r.class_number = u8(3);
+  r.level = u16(4);
+  r.experience = static_cast<uint64_t>(sqlite::ColumnInt(stmt, 5));
+  r.level_up_points = u16(6);
+  r.strength = u16(7);
+  r.agility = u16(8);
+  r.vitality = u16(9);
+  r.energy = u16(10);
+  r.leadership = u16(11);
+  r.health = u16(12);
+  r.max_health = u16(13);
+  r.mana = u16(14);
+  r.max_mana = u16(15);
+  r.zen = static_cast<uint32_t>(sqlite::ColumnInt(stmt, 16) & 0xFFFFFFFF);
+  r.map = u8(17);
+  r.x = u8(18);
+  r.y = u8(19);
+  r.direction = u8(20);
+  r.status = u8(21);
+  return r;
+}
+
+absl::Status NoSuchCharacterError(absl::string_view name) {
+  return absl::NotFoundError(
+      absl::StrCat("no character '", absl::CHexEscape(name), "'"));
+}
 
 constexpr char kSelectColumns[] =
     "SELECT name, state, blocked_until, created_at, last_login, password_hash "
@@ -171,16 +254,28 @@ absl::Status SqliteAccountStore::InitSchema() {
   absl::StatusOr<int64_t> version = sqlite::QueryInt(
       db_.get(), "SELECT max(version) FROM schema_version", "schema version");
   if (!version.ok()) return version.status();
-  if (*version == 0) {  // a fresh file: max() of no rows is NULL
-    if (absl::Status s =
-            sqlite::Exec(db_.get(), kCreateSchema, "create schema");
+  // A fresh file reads 0 (max() of no rows is NULL).
+  if (*version < 0 || *version > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "schema version ", *version, " is newer than this build understands (",
+        kSchemaVersion, ")"));
+  }
+  for (int64_t v = *version; v < kSchemaVersion; ++v) {
+    if (absl::Status s = sqlite::Exec(db_.get(), kMigrations[v],
+                                      absl::StrCat("migrate to ", v + 1));
         !s.ok()) {
       return s;
     }
-  } else if (*version != kSchemaVersion) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "schema version ", *version, " is not the one this build understands (",
-        kSchemaVersion, ")"));
+  }
+  if (*version != kSchemaVersion) {
+    const std::string row =
+        absl::StrCat("DELETE FROM schema_version; INSERT INTO schema_version "
+                     "(version) VALUES (",
+                     kSchemaVersion, ");");
+    if (absl::Status s = sqlite::Exec(db_.get(), row.c_str(), "schema version");
+        !s.ok()) {
+      return s;
+    }
   }
   return transaction->Commit("schema commit");
 }
@@ -371,6 +466,177 @@ void SqliteAccountStore::RecordKnownBlock(absl::string_view name,
   if (!ValidateAccountName(name).ok()) return;
   MutexLock lock(&mu_);
   known_->Record(name, block, clock_.WallNow(), forget_before).IgnoreError();
+}
+
+absl::StatusOr<std::vector<CharacterRecord>> SqliteAccountStore::ListCharacters(
+    absl::string_view account) {
+  MutexLock lock(&mu_);
+  absl::StatusOr<sqlite::Stmt> stmt = sqlite::Prepare(
+      db_.get(),
+      absl::StrCat(kCharacterColumns, " WHERE account = ?1 ORDER BY slot"),
+      /*persistent=*/false, "list characters");
+  if (!stmt.ok()) return stmt.status();
+  if (absl::Status s = sqlite::Bind(stmt->get(), {account}); !s.ok()) return s;
+  std::vector<CharacterRecord> out;
+  // Bounded: UNIQUE (account, slot) and slots 0..4 (checked at create).
+  for (;;) {
+    absl::StatusOr<bool> row = sqlite::StepRow(stmt->get(), "list characters");
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(ReadCharacter(stmt->get()));
+  }
+}
+
+absl::StatusOr<CharacterRecord> SqliteAccountStore::CreateCharacter(
+    absl::string_view account, const CharacterRecord& c, int max_characters) {
+  MutexLock lock(&mu_);
+  absl::StatusOr<sqlite::Transaction> transaction =
+      sqlite::Transaction::BeginImmediate(db_.get(), "create character");
+  if (!transaction.ok()) return transaction.status();
+  bool used[kMaxCharacterSlots] = {};
+  int count = 0;
+  {
+    absl::StatusOr<sqlite::Stmt> stmt = sqlite::Prepare(
+        db_.get(), "SELECT slot FROM characters WHERE account = ?1",
+        /*persistent=*/false, "character slots");
+    if (!stmt.ok()) return stmt.status();
+    if (absl::Status s = sqlite::Bind(stmt->get(), {account}); !s.ok()) {
+      return s;
+    }
+    for (;;) {
+      absl::StatusOr<bool> row = sqlite::StepRow(stmt->get(), "slots");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      ++count;
+      const int64_t slot = sqlite::ColumnInt(stmt->get(), 0);
+      if (slot >= 0 && slot < kMaxCharacterSlots) used[slot] = true;
+    }
+  }
+  int slot = 0;
+  while (slot < kMaxCharacterSlots && used[slot]) ++slot;
+  if (count >= max_characters || slot == kMaxCharacterSlots) {
+    return absl::ResourceExhaustedError("the account has its characters");
+  }
+  absl::StatusOr<sqlite::Stmt> insert = sqlite::Prepare(
+      db_.get(),
+      "INSERT INTO characters (name, account, slot, class, level, experience, "
+      "level_up_points, strength, agility, vitality, energy, leadership, "
+      "health, max_health, mana, max_mana, zen, map, x, y, direction, status, "
+      "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+      "?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+      /*persistent=*/false, "insert character");
+  if (!insert.ok()) return insert.status();
+  if (absl::Status s = sqlite::Bind(
+          insert->get(),
+          {c.name, account, int64_t{slot}, int64_t{c.class_number},
+           int64_t{c.level}, static_cast<int64_t>(c.experience),
+           int64_t{c.level_up_points}, int64_t{c.strength},
+           int64_t{c.agility}, int64_t{c.vitality}, int64_t{c.energy},
+           int64_t{c.leadership}, int64_t{c.health}, int64_t{c.max_health},
+           int64_t{c.mana}, int64_t{c.max_mana}, int64_t{c.zen},
+           int64_t{c.map}, int64_t{c.x}, int64_t{c.y}, int64_t{c.direction},
+           int64_t{c.status}, absl::ToUnixSeconds(clock_.WallNow())});
+      !s.ok()) {
+    return s;
+  }
+  const int rc = sqlite3_step(insert->get());
+  if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT_UNIQUE) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("character name '", absl::CHexEscape(c.name),
+                     "' is taken"));
+  }
+  if (rc != SQLITE_DONE) return sqlite::Error(db_.get(), rc, "add character");
+  if (absl::Status s = transaction->Commit("create character"); !s.ok()) {
+    return s;
+  }
+  CharacterRecord stored = c;
+  stored.account = std::string(account);
+  stored.slot = slot;
+  return stored;
+}
+
+absl::Status SqliteAccountStore::DeleteCharacter(absl::string_view account,
+                                                 absl::string_view name) {
+  MutexLock lock(&mu_);
+  absl::StatusOr<sqlite::Stmt> stmt = sqlite::Prepare(
+      db_.get(), "DELETE FROM characters WHERE account = ?1 AND name = ?2",
+      /*persistent=*/false, "delete character");
+  if (!stmt.ok()) return stmt.status();
+  if (absl::Status s = sqlite::Bind(stmt->get(), {account, name}); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = sqlite::StepDone(stmt->get(), "delete character");
+      !s.ok()) {
+    return s;
+  }
+  if (sqlite::Changes(stmt->get()) == 0) return NoSuchCharacterError(name);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<CharacterRecord> SqliteAccountStore::GetCharacter(
+    absl::string_view account, absl::string_view name) {
+  MutexLock lock(&mu_);
+  absl::StatusOr<sqlite::Stmt> stmt = sqlite::Prepare(
+      db_.get(),
+      absl::StrCat(kCharacterColumns, " WHERE account = ?1 AND name = ?2"),
+      /*persistent=*/false, "read character");
+  if (!stmt.ok()) return stmt.status();
+  if (absl::Status s = sqlite::Bind(stmt->get(), {account, name}); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<bool> row = sqlite::StepRow(stmt->get(), "read character");
+  if (!row.ok()) return row.status();
+  if (!*row) return NoSuchCharacterError(name);
+  return ReadCharacter(stmt->get());
+}
+
+absl::Status SqliteAccountStore::SavePosition(absl::string_view name,
+                                              uint8_t map, uint8_t x,
+                                              uint8_t y, uint8_t direction) {
+  MutexLock lock(&mu_);
+  absl::StatusOr<sqlite::Stmt> stmt = sqlite::Prepare(
+      db_.get(),
+      "UPDATE characters SET map = ?2, x = ?3, y = ?4, direction = ?5 "
+      "WHERE name = ?1",
+      /*persistent=*/false, "save position");
+  if (!stmt.ok()) return stmt.status();
+  if (absl::Status s = sqlite::Bind(stmt->get(),
+                                    {name, int64_t{map}, int64_t{x},
+                                     int64_t{y}, int64_t{direction}});
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = sqlite::StepDone(stmt->get(), "save position");
+      !s.ok()) {
+    return s;
+  }
+  if (sqlite::Changes(stmt->get()) == 0) return NoSuchCharacterError(name);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> SqliteAccountStore::SecurityCode(
+    absl::string_view account) {
+  MutexLock lock(&mu_);
+  absl::StatusOr<sqlite::Stmt> stmt = sqlite::Prepare(
+      db_.get(), "SELECT security_code FROM accounts WHERE name = ?1",
+      /*persistent=*/false, "security code");
+  if (!stmt.ok()) return stmt.status();
+  if (absl::Status s = sqlite::Bind(stmt->get(), {account}); !s.ok()) return s;
+  absl::StatusOr<bool> row = sqlite::StepRow(stmt->get(), "security code");
+  if (!row.ok()) return row.status();
+  if (!*row) return NoSuchAccountError(account);
+  return sqlite::ColumnText(stmt->get(), 0);
+}
+
+absl::Status SqliteAccountStore::SetSecurityCode(absl::string_view account,
+                                                 absl::string_view code) {
+  MutexLock lock(&mu_);
+  absl::StatusOr<sqlite::Stmt> stmt = sqlite::Prepare(
+      db_.get(), "UPDATE accounts SET security_code = ?2 WHERE name = ?1",
+      /*persistent=*/false, "set security code");
+  if (!stmt.ok()) return stmt.status();
+  return UpdateNamed(stmt->get(), {account, code}, account,
+                     "set security code");
 }
 
 uint64_t SqliteAccountStore::hash_verifies() const {

@@ -25,12 +25,13 @@
 #include "common/base/mutex.h"
 #include "server/game/account/account_store.h"
 #include "server/game/account/known_devices.h"
+#include "server/game/account/character_store.h"
 #include "server/game/account/password_hasher.h"
 #include "server/game/account/sqlite.h"
 
 namespace muwarden::game {
 
-class SqliteAccountStore final : public AccountStore {
+class SqliteAccountStore final : public AccountStore, public CharacterStore {
  public:
   // Creates the file and its schema on first use. InvalidArgument for a bad
   // config; otherwise "cannot open account database '<path>': <reason>",
@@ -59,6 +60,23 @@ class SqliteAccountStore final : public AccountStore {
                         absl::Time forget_before) override;
   uint64_t hash_verifies() const override;
   uint64_t hash_slot_timeouts() const override;
+  CharacterStore& characters() override { return *this; }
+
+  // CharacterStore, on the same connection and mutex as the accounts.
+  absl::StatusOr<std::vector<CharacterRecord>> ListCharacters(
+      absl::string_view account) override;
+  absl::StatusOr<CharacterRecord> CreateCharacter(
+      absl::string_view account, const CharacterRecord& character,
+      int max_characters) override;
+  absl::Status DeleteCharacter(absl::string_view account,
+                               absl::string_view name) override;
+  absl::StatusOr<CharacterRecord> GetCharacter(absl::string_view account,
+                                               absl::string_view name) override;
+  absl::Status SavePosition(absl::string_view name, uint8_t map, uint8_t x,
+                            uint8_t y, uint8_t direction) override;
+  absl::StatusOr<std::string> SecurityCode(absl::string_view account) override;
+  absl::Status SetSecurityCode(absl::string_view account,
+                               absl::string_view code) override;
 
   // Reads `PRAGMA name` on the store's own connection (per-connection pragmas
   // such as synchronous are not visible from another one). Diagnostics only.

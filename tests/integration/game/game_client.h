@@ -6,6 +6,7 @@
 #define MUWARDEN_TESTS_INTEGRATION_GAME_GAME_CLIENT_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,25 @@ Bytes LoginPacket(
 // comparing exact bytes).
 Bytes ServerChat(uint8_t code, const std::string& name,
                  const std::string& message);
+
+// World packets as the 10404 client sends them (plain, before encryption).
+Bytes NameBytes(const std::string& name);  // 10 bytes, zero-padded
+Bytes CharacterListRequest();               // C1 05 F3 00 00
+Bytes CreatePacket(const std::string& name, uint8_t class_byte);
+Bytes DeletePacket(const std::string& name, const std::string& code);
+Bytes SelectPacket(const std::string& name);
+// C1 <6 + ceil(n/2)> D4 <x> <y> <rotation << 4 | n> <directions>.
+Bytes WalkPacket(uint8_t x, uint8_t y, uint8_t rotation,
+                 const std::vector<uint8_t>& directions);
+
+// What CharacterInformation (C3 F3 03) says, read from its bytes.
+struct CharacterInfo {
+  uint8_t x = 0, y = 0, map = 0, direction = 0;
+  uint64_t experience = 0, next_experience = 0;
+  uint16_t strength = 0, agility = 0, vitality = 0, energy = 0;
+  uint16_t health = 0, max_health = 0, mana = 0, max_mana = 0;
+};
+std::optional<CharacterInfo> ParseCharacterInfo(const Bytes& packet);
 
 class GameClient {
  public:
@@ -54,6 +74,33 @@ class GameClient {
   int Login(const std::string& user, const std::string& password,
             game::LoginVariant variant = game::LoginVariant::kLongPassword);
 
+  // Reads packets until one satisfies `match` (the others are dropped);
+  // nullopt on timeout or close.
+  std::optional<Bytes> ReadUntil(const std::function<bool(const Bytes&)>& match,
+                                 absl::Duration timeout);
+  // Reads until a packet with this code (byte after the header) and, when
+  // sub >= 0, this sub code.
+  std::optional<Bytes> ReadCode(uint8_t code, int sub, absl::Duration timeout);
+
+  // List, and the whole entering sequence of PROTOCOL.md 5.3 after a select:
+  // returns the packets from CharacterInformation to the own scope entry,
+  // or an empty vector when any is missing.
+  std::vector<Bytes> Select(const std::string& name);
+  // Login, list, create (Dark Knight), select. False when any step fails.
+  bool EnterWorld(const std::string& user, const std::string& password,
+                  const std::string& character);
+
+  // Every packet sent is appended to `log` as "<tag> >  plain" then
+  // "<tag> >> wire" (Xor32, + SimpleModulus for C3/C4); every packet read as
+  // "<tag> << wire" (C3/C4 only) then "<tag> <  plain" (nullptr: off).
+  void set_log(std::vector<std::string>* log, std::string tag) {
+    log_ = log;
+    tag_ = std::move(tag);
+  }
+  // The CharacterInformation of the last Select that entered the world.
+  const std::optional<CharacterInfo>& info() const { return info_; }
+  uint16_t id() const { return join_.size() == 12 ? (join_[5] << 8 | join_[6]) : 0; }
+
   RawClient& raw() { return raw_; }
 
  private:
@@ -61,6 +108,9 @@ class GameClient {
   Bytes join_;
   crypto::SimpleModulusEncryptor enc_;
   crypto::SimpleModulusDecryptor dec_;
+  std::optional<CharacterInfo> info_;
+  std::vector<std::string>* log_ = nullptr;
+  std::string tag_;
 };
 
 }  // namespace muwarden::testing

@@ -90,6 +90,9 @@ class Server:
         self.log_path = os.path.join(self.dir, f"{self.name}.log")
         self.err_path = os.path.join(self.dir, f"{self.name}.stderr")
         self.args = ["--bind", "127.0.0.1", "--port", "0", "--log-file", self.log_path]
+        # The shipped configs serve /metrics on a fixed port and put the control socket
+        # beside the file: off unless a test asks (tests run side by side).
+        self.args += ["--set", "metrics.listen=", "--set", "control.socket="]
         self.args += list(args)
         self.proc = None
         self.port = None

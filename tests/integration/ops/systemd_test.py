@@ -97,7 +97,8 @@ def main():
             arg = arg.replace("/var/lib/muwarden/", os.path.join(tmp, "state") + "/")
             arg = arg.replace("/var/log/muwarden/", os.path.join(tmp, "logs") + "/")
             mapped.append(arg)
-        mapped += ["--bind", "127.0.0.1", "--port", "0"]
+        # The shipped metrics port is fixed: off here, where tests run side by side.
+        mapped += ["--bind", "127.0.0.1", "--port", "0", "--set", "metrics.listen="]
         ban_file = mapped[mapped.index("--ban-file") + 1]
         with open(ban_file, "w", encoding="utf-8") as f:
             f.write("192.0.2.1 reason=test\n")

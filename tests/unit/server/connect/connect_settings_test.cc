@@ -190,9 +190,16 @@ TEST(ConnectSettingsTest, ShippedFileHoldsEveryKeyAtItsDefaultWithItsComment) {
       std::string(MUWARDEN_SOURCE_DIR) + "/config/connect-server.ini";
   testing::Loaded<ConnectSettings> shipped(path, {});
   ASSERT_TRUE(shipped.errors.empty()) << shipped.Errors();
+  // /metrics is shipped on loopback (off by default); the control socket
+  // lies beside the file.
+  EXPECT_EQ(shipped.settings.base.metrics.listen, "127.0.0.1:9405");
+  EXPECT_EQ(shipped.settings.base.control.socket,
+            std::string(MUWARDEN_SOURCE_DIR) + "/config/connect-server.sock");
   testing::Loaded<ConnectSettings> defaults(
       "", {"security.ban_file=" + shipped.settings.base.server.bans.path,
-           "security.known_file=connect-server-known.txt"});
+           "security.known_file=connect-server-known.txt",
+           "metrics.listen=127.0.0.1:9405",
+           "control.socket=" + shipped.settings.base.control.socket});
   EXPECT_EQ(shipped.Printed(), defaults.Printed());
   testing::ExpectShippedFileIsWhatTheDescriptionsPrint(shipped.schema,
                                                        ConnectProgram(), path);

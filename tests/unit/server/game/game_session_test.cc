@@ -35,7 +35,7 @@ const Bytes kPing = HexBytes("C3 0C 0E 00 01 33 FE 27 00 00 00 00");
 // One client: a fake connection, its session, and the client's ciphers.
 struct Client {
   Client(PlayerRegistry& registry, Clock& clock, guard::IpAddress ip)
-      : conn(clock, ip), session(registry, 7) {
+      : conn(clock, ip), session(registry) {
     EXPECT_TRUE(session.OnOpen(conn).ok());
   }
   absl::Status Send(const Bytes& plain) {
@@ -75,6 +75,8 @@ class GameSessionTest : public ::testing::Test {
     config_.throttle.account_fail_limit = 100;
     config_.chat = {3, absl::Seconds(10)};
     config_.whisper = {2, absl::Seconds(1)};
+    // The whole spawn area in view.
+    config_.world.view_range = 255;
   }
   PlayerRegistry& Registry() {
     if (!registry_)
@@ -93,6 +95,39 @@ class GameSessionTest : public ::testing::Test {
     EXPECT_EQ(c->LastResult(), 1);
     return c;
   }
+  // Logged in, a Dark Knight `character` created and selected; what the
+  // world pushed to its queue so far is taken.
+  std::unique_ptr<Client> InWorld(const std::string& user,
+                                  const std::string& password,
+                                  const std::string& character,
+                                  uint8_t last_octet = 1) {
+    auto c = LoggedIn(user, password, last_octet);
+    EXPECT_TRUE(c->Send(HexBytes("C1 05 F3 00 00")).ok());
+    EXPECT_TRUE(c->Send(CreatePlain(character, 0x10)).ok());
+    EXPECT_EQ(c->conn.sent.back()[4], 1) << "create " << character;
+    EXPECT_TRUE(c->Send(SelectPlain(character)).ok());
+    EXPECT_TRUE(c->session.in_world());
+    c->conn.TakeQueued();
+    return c;
+  }
+  static Bytes NameField(const std::string& name) {
+    Bytes b(10, 0);
+    std::copy_n(name.begin(), std::min<size_t>(name.size(), 10), b.begin());
+    return b;
+  }
+  static Bytes CreatePlain(const std::string& name, uint8_t class_byte) {
+    Bytes p = HexBytes("C1 0F F3 01");
+    Bytes n = NameField(name);
+    p.insert(p.end(), n.begin(), n.end());
+    p.push_back(class_byte);
+    return p;
+  }
+  static Bytes SelectPlain(const std::string& name) {
+    Bytes p = HexBytes("C1 0E F3 03");
+    Bytes n = NameField(name);
+    p.insert(p.end(), n.begin(), n.end());
+    return p;
+  }
 
   TempDir dir_;
   FakeClock clock_;
@@ -101,10 +136,14 @@ class GameSessionTest : public ::testing::Test {
   std::unique_ptr<PlayerRegistry> registry_;
 };
 
-TEST_F(GameSessionTest, OpenSendsJoin) {
+TEST_F(GameSessionTest, OpenSendsJoinWithTheObjectIdTheMapUses) {
   auto c = NewClient();
+  auto d = NewClient(2);
   ASSERT_EQ(c->conn.sent.size(), 1u);
-  EXPECT_EQ(c->conn.sent[0], HexBytes("C1 0C F1 00 01 00 07 31 30 34 30 34"));
+  // The first free object id of the world, then the next.
+  EXPECT_EQ(c->conn.sent[0], HexBytes("C1 0C F1 00 01 00 01 31 30 34 30 34"));
+  EXPECT_EQ(c->session.object_id(), 1);
+  EXPECT_EQ(d->conn.sent[0], HexBytes("C1 0C F1 00 01 00 02 31 30 34 30 34"));
 }
 
 TEST_F(GameSessionTest, OnlyC3FramesBeforeHandshake) {
@@ -125,7 +164,7 @@ TEST_F(GameSessionTest, GoodLoginAnswersOkAndCompletesTheHandshake) {
   EXPECT_EQ(Registry().counters().logins_ok.load(), 1u);
   // Character list: an empty one.
   ASSERT_TRUE(c->Send(HexBytes("C1 05 F3 00 00")).ok());
-  EXPECT_EQ(c->conn.sent.back(), HexBytes("C1 08 F3 00 00 00 00 00"));
+  EXPECT_EQ(c->conn.sent.back(), HexBytes("C1 08 F3 00 0F 00 00 00"));
   c->session.OnClose(c->conn);
   EXPECT_EQ(Registry().players(), 0u);
 }
@@ -300,8 +339,8 @@ TEST_F(GameSessionTest, OtherOpcodesBeforeLoginAreRefused) {
 }
 
 TEST_F(GameSessionTest, ChatEncryptedAsC3ParsesAfterLogin) {
-  auto a = LoggedIn("test0", "pass");
-  auto b = LoggedIn("other", "secret", 2);
+  auto a = InWorld("test0", "pass", "Alpha");
+  auto b = InWorld("other", "secret", "Bravo", 2);
   Bytes chat = ChatPacket(0x00, "test0", "hi");
   chat[0] = 0xC3;
   ASSERT_TRUE(a->Send(chat).ok());
@@ -383,20 +422,32 @@ TEST_F(GameSessionTest, LoginAfterLoginIsRefused) {
             absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_F(GameSessionTest, ChatReachesOthersWithTheLoggedInName) {
-  auto a = LoggedIn("test0", "pass", 1);
-  auto b = LoggedIn("other", "secret", 2);
-  // The name field claims to be someone else; the server uses "Test0".
+TEST_F(GameSessionTest, ChatReachesThoseInViewAndTheSenderByCharacterName) {
+  auto a = InWorld("test0", "pass", "Alpha", 1);
+  auto b = InWorld("other", "secret", "Bravo", 2);
+  a->conn.TakeQueued();  // Bravo appearing
+  // The name field claims to be someone else; the server uses "Alpha".
   ASSERT_TRUE(a->Send(ChatPacket(0x00, "admin", "hello")).ok());
+  const Bytes expected(BuildChat(ChatKind::kPublic, "Alpha", "hello"));
   auto got = b->conn.TakeQueued();
   ASSERT_EQ(got.size(), 1u);
-  EXPECT_EQ(got[0], Bytes(BuildChat(ChatKind::kPublic, "Test0", "hello")));
-  EXPECT_TRUE(a->conn.TakeQueued().empty());
+  EXPECT_EQ(got[0], expected);
+  auto echo = a->conn.TakeQueued();
+  ASSERT_EQ(echo.size(), 1u);
+  EXPECT_EQ(echo[0], expected);
+}
+
+TEST_F(GameSessionTest, ChatBeforeEnteringTheWorldIsIgnored) {
+  auto a = LoggedIn("test0", "pass", 1);
+  auto b = InWorld("other", "secret", "Bravo", 2);
+  ASSERT_TRUE(a->Send(ChatPacket(0x00, "", "hello")).ok());
+  EXPECT_TRUE(b->conn.TakeQueued().empty());
+  EXPECT_EQ(Registry().counters().world_requests_ignored.load(), 1u);
 }
 
 TEST_F(GameSessionTest, ChatFloodIsDroppedAboveTheLimit) {
-  auto a = LoggedIn("test0", "pass", 1);
-  auto b = LoggedIn("other", "secret", 2);
+  auto a = InWorld("test0", "pass", "Alpha", 1);
+  auto b = InWorld("other", "secret", "Bravo", 2);
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(a->Send(ChatPacket(0x00, "", "spam")).ok());
   }
@@ -407,27 +458,30 @@ TEST_F(GameSessionTest, ChatFloodIsDroppedAboveTheLimit) {
   EXPECT_EQ(b->conn.TakeQueued().size(), 1u);
 }
 
-TEST_F(GameSessionTest, WhisperReachesOnlyTheReceiverWithinItsLimit) {
-  auto a = LoggedIn("test0", "pass", 1);
-  auto b = LoggedIn("other", "secret", 2);
+TEST_F(GameSessionTest, WhisperReachesOnlyTheNamedCharacterWithinItsLimit) {
+  auto a = InWorld("test0", "pass", "Alpha", 1);
+  auto b = InWorld("other", "secret", "Bravo", 2);
   ASSERT_TRUE(store_->AddAccount("third", "pw3").ok());
-  auto d = LoggedIn("third", "pw3", 4);
+  auto d = InWorld("third", "pw3", "Delta", 4);
+  b->conn.TakeQueued();
+  // The account name does not reach anyone: whispers go to characters.
+  ASSERT_TRUE(a->Send(ChatPacket(0x02, "other", "psst")).ok());
+  EXPECT_TRUE(b->conn.TakeQueued().empty());
+  EXPECT_EQ(Registry().counters().whisper_no_receiver.load(), 1u);
+  clock_.Advance(absl::Seconds(1));
   for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(a->Send(ChatPacket(0x02, "OTHER", "psst")).ok());
+    ASSERT_TRUE(a->Send(ChatPacket(0x02, "BRAVO", "psst")).ok());
   }
   auto got = b->conn.TakeQueued();
   ASSERT_EQ(got.size(), 2u);
-  EXPECT_EQ(got[0], Bytes(BuildChat(ChatKind::kWhisper, "Test0", "psst")));
+  EXPECT_EQ(got[0], Bytes(BuildChat(ChatKind::kWhisper, "Alpha", "psst")));
   EXPECT_TRUE(d->conn.TakeQueued().empty());
   EXPECT_EQ(Registry().counters().whisper_rate_dropped.load(), 3u);
-  clock_.Advance(absl::Seconds(1));
-  ASSERT_TRUE(a->Send(ChatPacket(0x02, "nobody", "x")).ok());
-  EXPECT_EQ(Registry().counters().whisper_no_receiver.load(), 1u);
 }
 
 TEST_F(GameSessionTest, OverlongChatIsCutAndEmptyChatIgnored) {
-  auto a = LoggedIn("test0", "pass", 1);
-  auto b = LoggedIn("other", "secret", 2);
+  auto a = InWorld("test0", "pass", "Alpha", 1);
+  auto b = InWorld("other", "secret", "Bravo", 2);
   ASSERT_TRUE(a->Send(ChatPacket(0x00, "", std::string(230, 'x'))).ok());
   ASSERT_TRUE(a->Send(ChatPacket(0x00, "", "")).ok());
   auto got = b->conn.TakeQueued();
@@ -438,7 +492,7 @@ TEST_F(GameSessionTest, OverlongChatIsCutAndEmptyChatIgnored) {
 
 TEST_F(GameSessionTest, UnknownOpcodeAfterLoginIsIgnored) {
   auto a = LoggedIn("test0", "pass");
-  EXPECT_TRUE(a->Send(HexBytes("C1 06 D4 01 02 03")).ok());
+  EXPECT_TRUE(a->Send(HexBytes("C1 06 30 01 02 03")).ok());
   EXPECT_EQ(Registry().counters().frames_ignored.load(), 1u);
   EXPECT_EQ(a->Send(HexBytes("C1 06 F3 00 00 00")).code(),
             absl::StatusCode::kInvalidArgument);

@@ -133,9 +133,16 @@ TEST(GameSettingsTest, ShippedFileHoldsEveryKeyWithItsComment) {
   const runtime::ServerConfig& server = shipped.settings.base.server;
   EXPECT_EQ(server.connection.raw_packets.limit, 60);
   EXPECT_EQ(server.connection.read_timeout, absl::Seconds(45));
+  // /metrics is shipped on loopback (off by default); the control socket
+  // lies beside the file.
+  EXPECT_EQ(shipped.settings.base.metrics.listen, "127.0.0.1:9406");
+  EXPECT_EQ(shipped.settings.base.control.socket,
+            std::string(MUWARDEN_SOURCE_DIR) + "/config/game-server.sock");
   testing::Loaded<GameSettings> defaults(
       "", {"security.ban_file=" + server.bans.path,
            "security.known_file=game-server-known.txt",
+           "metrics.listen=127.0.0.1:9406",
+           "control.socket=" + shipped.settings.base.control.socket,
            "game.database=" + shipped.settings.accounts.path,
            "ratelimit.raw_pkt_rate_limit=60", "server.read_timeout=45"});
   ASSERT_TRUE(defaults.errors.empty()) << defaults.Errors();

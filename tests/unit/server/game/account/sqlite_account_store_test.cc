@@ -80,7 +80,7 @@ TEST_F(AccountStoreTest, CreatesOwnerOnlyFileWithSchemaVersion) {
   struct stat st;
   ASSERT_EQ(stat(path_.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
-  EXPECT_EQ(QueryText(path_, "SELECT version FROM schema_version"), "1");
+  EXPECT_EQ(QueryText(path_, "SELECT version FROM schema_version"), "2");
   EXPECT_EQ(QueryText(path_, "SELECT count(*) FROM schema_version"), "1");
 }
 
@@ -340,14 +340,14 @@ TEST_F(AccountStoreTest, SecondStoreOnTheSameFileSeesWrites) {
 
 TEST_F(AccountStoreTest, NewerSchemaVersionIsRefused) {
   store_.reset();
-  Exec(path_, "UPDATE schema_version SET version = 2");
+  Exec(path_, "UPDATE schema_version SET version = 3");
   auto opened = SqliteAccountStore::Open(FastConfig(path_), clock_);
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(opened.status().message(),
             "cannot open account database '" + path_ +
-                "': schema version 2 is not the one this build understands "
-                "(1)");
+                "': schema version 3 is newer than this build understands "
+                "(2)");
 }
 
 TEST_F(AccountStoreTest, HashFromOtherLimitsIsUpgradedOnLogin) {
@@ -524,6 +524,98 @@ TEST_F(AccountStoreTest, AFileWithoutTheKnownDevicesTableGainsIt) {
   ASSERT_TRUE(store_->AddAccount("test0", "pw").ok());
   store_->RecordKnownBlock("test0", "192.0.2.1", absl::UnixEpoch());
   EXPECT_TRUE(store_->IsKnownBlock("test0", "192.0.2.1", absl::UnixEpoch()));
+}
+
+}  // namespace
+}  // namespace muwarden::game
+
+namespace muwarden::game {
+namespace {
+
+CharacterRecord Named(const std::string& name) {
+  CharacterRecord c;
+  c.name = name;
+  c.class_number = 1;
+  c.level = 1;
+  c.strength = 28;
+  c.map = 0;
+  c.x = 140;
+  c.y = 125;
+  return c;
+}
+
+// The CharacterStore contract on the SQLite store.
+class CharacterStoreTest : public AccountStoreTest {
+ protected:
+  void SetUp() override {
+    AccountStoreTest::SetUp();
+    ASSERT_TRUE(store_->AddAccount("alice", "pw").ok());
+    ASSERT_TRUE(store_->AddAccount("bobby", "pw").ok());
+  }
+  CharacterStore& chars() { return store_->characters(); }
+};
+
+TEST_F(CharacterStoreTest, CreateTakesTheLowestFreeSlotUpToTheCap) {
+  EXPECT_EQ(chars().CreateCharacter("alice", Named("One"), 3)->slot, 0);
+  EXPECT_EQ(chars().CreateCharacter("alice", Named("Two"), 3)->slot, 1);
+  EXPECT_EQ(chars().CreateCharacter("alice", Named("Three"), 3)->slot, 2);
+  EXPECT_EQ(chars().CreateCharacter("alice", Named("Four"), 3).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(chars().DeleteCharacter("alice", "Two").ok());
+  EXPECT_EQ(chars().CreateCharacter("alice", Named("Again"), 3)->slot, 1);
+  auto list = chars().ListCharacters("ALICE");
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].name, "One");
+  EXPECT_EQ((*list)[1].name, "Again");
+  EXPECT_EQ((*list)[2].name, "Three");
+  EXPECT_EQ((*list)[0].strength, 28);
+}
+
+TEST_F(CharacterStoreTest, NamesAreUniqueServerWideInAnyCase) {
+  ASSERT_TRUE(chars().CreateCharacter("alice", Named("Hero"), 5).ok());
+  EXPECT_EQ(chars().CreateCharacter("bobby", Named("HERO"), 5).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(chars().ListCharacters("bobby")->empty());
+}
+
+TEST_F(CharacterStoreTest, DeleteAndGetOnlyTheAccountsOwn) {
+  ASSERT_TRUE(chars().CreateCharacter("alice", Named("Mine"), 5).ok());
+  EXPECT_EQ(chars().GetCharacter("bobby", "Mine").status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(chars().DeleteCharacter("bobby", "Mine").code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_TRUE(chars().GetCharacter("alice", "mine").ok());
+  EXPECT_TRUE(chars().DeleteCharacter("alice", "Mine").ok());
+}
+
+TEST_F(CharacterStoreTest, PositionAndSecurityCodeSurviveAReopen) {
+  ASSERT_TRUE(chars().CreateCharacter("alice", Named("Walker"), 5).ok());
+  ASSERT_TRUE(chars().SavePosition("Walker", 3, 175, 110, 6).ok());
+  EXPECT_EQ(*chars().SecurityCode("alice"), "");
+  ASSERT_TRUE(chars().SetSecurityCode("alice", "1234").ok());
+  Reopen();
+  auto c = chars().GetCharacter("alice", "Walker");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->map, 3);
+  EXPECT_EQ(c->x, 175);
+  EXPECT_EQ(c->y, 110);
+  EXPECT_EQ(c->direction, 6);
+  EXPECT_EQ(*chars().SecurityCode("alice"), "1234");
+  EXPECT_EQ(chars().SavePosition("Nobody", 0, 1, 1, 0).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(AccountStoreTest, VersionOneFileIsMigratedKeepingItsAccounts) {
+  ASSERT_TRUE(store_->AddAccount("olden", "pw").ok());
+  store_.reset();
+  // What a version-1 build left: no characters table, no security code.
+  Exec(path_, "DROP TABLE characters; ALTER TABLE accounts DROP COLUMN "
+              "security_code; UPDATE schema_version SET version = 1");
+  Reopen();
+  EXPECT_EQ(QueryText(path_, "SELECT version FROM schema_version"), "2");
+  EXPECT_EQ(store_->Verify("olden", "pw").result, LoginResult::kOk);
+  EXPECT_TRUE(store_->characters().CreateCharacter("olden", Named("Fresh"), 5).ok());
 }
 
 }  // namespace

@@ -1,0 +1,164 @@
+#include "server/game/game_map.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+namespace muwarden::game {
+
+GameMap::GameMap(uint8_t number, int view_range, ScopeCounters& counters)
+    : number_(number), view_range_(view_range), counters_(counters) {}
+
+bool GameMap::Visible(const ScopeEntry& a, const ScopeEntry& b) const {
+  return std::max(std::abs(int{a.x} - int{b.x}),
+                  std::abs(int{a.y} - int{b.y})) <= view_range_;
+}
+
+void GameMap::Push(Player& to, absl::Span<const uint8_t> packet) {
+  if (to.queue != nullptr && to.queue->Push(packet)) {
+    counters_.pushed.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void GameMap::PushAdds(Player& to, const std::vector<ScopeEntry>& entries) {
+  for (size_t i = 0; i < entries.size(); i += kMaxScopeAddEntries) {
+    const size_t n = std::min(kMaxScopeAddEntries, entries.size() - i);
+    Push(to, BuildScopeAdd(absl::MakeConstSpan(entries).subspan(i, n)));
+  }
+}
+
+void GameMap::PushRemoves(Player& to, const std::vector<uint16_t>& ids) {
+  for (size_t i = 0; i < ids.size(); i += kMaxScopeRemoveIds) {
+    const size_t n = std::min(kMaxScopeRemoveIds, ids.size() - i);
+    Push(to, BuildScopeRemove(absl::MakeConstSpan(ids).subspan(i, n)));
+  }
+}
+
+bool GameMap::Enter(const ScopeEntry& self,
+                    std::shared_ptr<runtime::OutboundQueue> queue) {
+  ScopeEntry appeared = self;
+  appeared.id = static_cast<uint16_t>(self.id | kJustAppeared);
+  // Built once, pushed to every observer.
+  const std::vector<uint8_t> appeared_packet = BuildScopeAdd({appeared});
+  std::vector<ScopeEntry> seen = {appeared};
+  MutexLock lock(&mu_);
+  if (players_.contains(self.id)) return false;
+  Player me{self, std::move(queue), {}};
+  for (auto& [id, other] : players_) {
+    if (!Visible(self, other.view)) continue;
+    other.in_view.insert(self.id);
+    me.in_view.insert(id);
+    Push(other, appeared_packet);
+    seen.push_back(other.view);
+  }
+  Player& placed = players_.emplace(self.id, std::move(me)).first->second;
+  PushAdds(placed, seen);
+  return true;
+}
+
+void GameMap::Leave(uint16_t id) {
+  const std::vector<uint8_t> gone = BuildScopeRemove({id});
+  MutexLock lock(&mu_);
+  auto it = players_.find(id);
+  if (it == players_.end()) return;
+  for (uint16_t other_id : it->second.in_view) {
+    auto other = players_.find(other_id);
+    if (other == players_.end()) continue;
+    other->second.in_view.erase(id);
+    Push(other->second, gone);
+  }
+  players_.erase(it);
+}
+
+bool GameMap::Move(uint16_t id, uint8_t x, uint8_t y, uint8_t rotation,
+                   absl::Span<const uint8_t> packet) {
+  MutexLock lock(&mu_);
+  auto it = players_.find(id);
+  if (it == players_.end()) return false;
+  Player& me = it->second;
+  me.view.x = me.view.target_x = x;
+  me.view.y = me.view.target_y = y;
+  me.view.rotation = rotation;
+  // Built on first need, then shared by every observer of this move.
+  std::vector<uint8_t> added_packet;
+  const std::vector<uint8_t> gone_packet = BuildScopeRemove({id});
+  std::vector<ScopeEntry> now_seen;
+  std::vector<uint16_t> now_gone;
+  for (auto& [other_id, other] : players_) {
+    if (other_id == id) continue;
+    const bool was = me.in_view.contains(other_id);
+    const bool is = Visible(me.view, other.view);
+    if (was && is) {
+      Push(other, packet);
+    } else if (is) {
+      if (added_packet.empty()) added_packet = BuildScopeAdd({me.view});
+      me.in_view.insert(other_id);
+      other.in_view.insert(id);
+      Push(other, added_packet);
+      now_seen.push_back(other.view);
+    } else if (was) {
+      me.in_view.erase(other_id);
+      other.in_view.erase(id);
+      Push(other, gone_packet);
+      now_gone.push_back(other_id);
+    }
+  }
+  PushRemoves(me, now_gone);
+  PushAdds(me, now_seen);
+  Push(me, packet);
+  return true;
+}
+
+bool GameMap::Turn(uint16_t id, uint8_t rotation,
+                   absl::Span<const uint8_t> packet) {
+  MutexLock lock(&mu_);
+  auto it = players_.find(id);
+  if (it == players_.end()) return false;
+  it->second.view.rotation = rotation;
+  for (uint16_t other_id : it->second.in_view) {
+    auto other = players_.find(other_id);
+    if (other != players_.end()) Push(other->second, packet);
+  }
+  return true;
+}
+
+size_t GameMap::SendToView(uint16_t id, absl::Span<const uint8_t> packet,
+                           bool include_self) {
+  MutexLock lock(&mu_);
+  auto it = players_.find(id);
+  if (it == players_.end()) return 0;
+  size_t delivered = 0;
+  auto push = [&](Player& to) {
+    if (to.queue != nullptr && to.queue->Push(packet)) {
+      ++delivered;
+      counters_.pushed.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+  for (uint16_t other_id : it->second.in_view) {
+    auto other = players_.find(other_id);
+    if (other != players_.end()) push(other->second);
+  }
+  if (include_self) push(it->second);
+  return delivered;
+}
+
+size_t GameMap::players() const {
+  MutexLock lock(&mu_);
+  return players_.size();
+}
+
+std::vector<uint16_t> GameMap::InView(uint16_t id) const {
+  MutexLock lock(&mu_);
+  std::vector<uint16_t> out;
+  auto it = players_.find(id);
+  if (it == players_.end()) return out;
+  out.assign(it->second.in_view.begin(), it->second.in_view.end());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace muwarden::game
