@@ -61,7 +61,11 @@ def main():
     sock = os.path.join(d, "cs.sock")
     bans = os.path.join(d, "bans.txt")
     args = ["--set", f"control.socket={sock}", "--ban-file", bans,
-            "--set", "server.handshake_timeout=60"]
+            "--set", "server.handshake_timeout=60",
+            # kick is shown on three silent sockets of one block: above the
+            # default cap of pending sockets per block (SPEC 4a), which
+            # would refuse the third before kick could close it.
+            "--set", "server.pending_per_ip=4"]
 
     def ctl(*words, expect):
         code, out = ops.run([a.ctl, "--socket", sock] + list(words), timeout=15)

@@ -292,7 +292,7 @@ def scenario(src):
         ops.fail(f"muwarden-ctl status in the container: {out}")
     step("autoban on the state volume; muwarden-ctl status answers via docker exec")
     docker("restart", "-t", "15", cs, timeout=60)
-    wait_for(lambda: read_greeting(cport, 4, "127.0.15.250") == HELLO, 30,
+    wait_for(lambda: read_greeting(cport, 4, "127.0.21.250") == HELLO, 30,
              "the witness greeted after the restart")
     if read_greeting(cport, 4, "127.0.15.1") == HELLO:
         ops.fail("the autobanned attacker was greeted after docker restart")
