@@ -11,8 +11,8 @@
 #include "common/config/command_line.h"
 #include "common/guard/reject_reason.h"
 #include "prometheus/collectable.h"
-#include "prometheus/exposer.h"
 #include "prometheus/metric_family.h"
+#include "prometheus/text_serializer.h"
 
 namespace muwarden::ops {
 namespace {
@@ -20,15 +20,15 @@ namespace {
 // A scrape request is one line and a few headers; anything longer is not
 // Prometheus.
 constexpr char kMaxRequestBytes[] = "4096";
-// Total time for one request: a slowloris holds an exposer thread this long
+// Total time for one request: a slowloris holds a metrics thread this long
 // at most.
 constexpr char kRequestTimeoutMs[] = "2000";
-// Exposer threads: a scrape and one stuck client at a time; a third waits in
+// Metrics threads: a scrape and one stuck client at a time; a third waits in
 // civetweb's queue.
 constexpr char kThreads[] = "2";
 
-// Only GET /metrics is served; anything else is answered 405 before
-// prometheus-cpp sees it.
+// Only GET is served (and only /metrics has a handler: 404 elsewhere);
+// anything else is answered 405 before a handler runs.
 int OnlyGet(mg_connection* conn) {
   const mg_request_info* info = mg_get_request_info(conn);
   if (info != nullptr && info->request_method != nullptr &&
@@ -175,6 +175,30 @@ std::vector<Family> ServerFamilies(const runtime::Server& server) {
   return out;
 }
 
+// GET /metrics: the families in the text exposition format, in one response
+// with its length (no chunking, no compression: a scrape is a few KiB).
+class ScrapeHandler final : public CivetHandler {
+ public:
+  explicit ScrapeHandler(std::shared_ptr<MetricsCollectable> collectable)
+      : collectable_(std::move(collectable)) {}
+
+  bool handleGet(CivetServer* /*server*/, mg_connection* conn) override {
+    const std::string body =
+        prometheus::TextSerializer().Serialize(collectable_->Collect());
+    mg_printf(conn,
+              "HTTP/1.1 200 OK\r\n"
+              "Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+              "Content-Length: %zu\r\n"
+              "Connection: close\r\n\r\n",
+              body.size());
+    mg_write(conn, body.data(), body.size());
+    return true;
+  }
+
+ private:
+  const std::shared_ptr<MetricsCollectable> collectable_;
+};
+
 absl::StatusOr<std::unique_ptr<MetricsExporter>> MetricsExporter::Start(
     const MetricsConfig& config, std::string server_name,
     std::vector<FamilySource> sources) {
@@ -191,7 +215,7 @@ absl::StatusOr<std::unique_ptr<MetricsExporter>> MetricsExporter::Start(
   const std::string where =
       host.find(':') != std::string::npos ? absl::StrCat("[", host, "]:", port)
                                           : absl::StrCat(host, ":", port);
-  std::vector<std::string> options = {
+  const std::vector<std::string> options = {
       "listening_ports",    where,
       "num_threads",        kThreads,
       "request_timeout_ms", kRequestTimeoutMs,
@@ -199,22 +223,25 @@ absl::StatusOr<std::unique_ptr<MetricsExporter>> MetricsExporter::Start(
       "enable_keep_alive",  "no",
   };
   std::unique_ptr<MetricsExporter> exporter(new MetricsExporter());
+  exporter->collectable_ = std::make_shared<MetricsCollectable>(
+      std::move(server_name), std::move(sources));
+  exporter->handler_ = std::make_unique<ScrapeHandler>(exporter->collectable_);
   try {
-    exporter->exposer_ =
-        std::make_unique<prometheus::Exposer>(std::move(options), &kCallbacks);
+    exporter->http_ = std::make_unique<CivetServer>(options, &kCallbacks);
   } catch (const std::exception& e) {
     return absl::UnavailableError(
         absl::StrCat("metrics: cannot listen on ", config.listen, ": ",
                      e.what()));
   }
-  exporter->collectable_ = std::make_shared<MetricsCollectable>(
-      std::move(server_name), std::move(sources));
-  exporter->exposer_->RegisterCollectable(exporter->collectable_);
-  const std::vector<int> ports = exporter->exposer_->GetListeningPorts();
+  exporter->http_->addHandler("/metrics", exporter->handler_.get());
+  const std::vector<int> ports = exporter->http_->getListeningPorts();
   exporter->port_ = ports.empty() ? port : ports.front();
   return exporter;
 }
 
-MetricsExporter::~MetricsExporter() = default;
+MetricsExporter::~MetricsExporter() {
+  // The server (its threads) stops before the handler it calls is freed.
+  if (http_ != nullptr) http_->close();
+}
 
 }  // namespace muwarden::ops

@@ -1,10 +1,13 @@
-// Metrics: Prometheus text at /metrics (SPEC section 12) served by
-// prometheus-cpp's Exposer (civetweb) on its own threads, never on the accept
-// or worker path. Nothing is counted for it: at scrape time a Collectable
+// Metrics: Prometheus text at /metrics (SPEC section 12) served by civetweb
+// (the HTTP server prometheus-cpp's pull part embeds) on its own threads,
+// never on the accept or worker path, and written by prometheus-cpp's
+// TextSerializer. Nothing is counted for it: at scrape time a Collectable
 // reads the counters the server keeps anyway (atomics, a brief lock for the
-// table sizes) and adds `server="<name>"` to every series. Requests are
-// bounded (GET only, a header cap, a deadline, no keep-alive) so a slow or
-// oversized scrape only costs the exposer's own threads. Thread-safe.
+// table sizes) and adds `server="<name>"` to every series. prometheus-cpp's
+// Exposer is not used: it adds exposer_* series of its own, which cannot carry
+// that label. Requests are bounded (GET only, a header cap, a deadline, no
+// keep-alive) so a slow or oversized scrape only costs the metrics threads.
+// Thread-safe.
 #ifndef MUWARDEN_COMMON_OPS_METRICS_H_
 #define MUWARDEN_COMMON_OPS_METRICS_H_
 
@@ -18,9 +21,7 @@
 #include "common/ops/ops_config.h"
 #include "common/runtime/server.h"
 
-namespace prometheus {
-class Exposer;
-}  // namespace prometheus
+class CivetServer;
 
 namespace muwarden::ops {
 
@@ -38,7 +39,7 @@ struct Family {
   std::vector<Sample> samples;
 };
 
-// Called at scrape time on an exposer thread; must only read.
+// Called at scrape time on a metrics thread; must only read.
 using FamilySource = std::function<std::vector<Family>()>;
 
 // The series of SPEC section 12 that every server has, read from `server`.
@@ -61,7 +62,8 @@ class MetricsExporter {
   MetricsExporter() = default;
 
   std::shared_ptr<class MetricsCollectable> collectable_;
-  std::unique_ptr<prometheus::Exposer> exposer_;
+  std::unique_ptr<class ScrapeHandler> handler_;
+  std::unique_ptr<CivetServer> http_;
   int port_ = 0;
 };
 

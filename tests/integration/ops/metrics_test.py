@@ -149,7 +149,8 @@ def main():
             if f'reason="{reason}"' not in after:
                 ops.fail(f"no refused series for reason {reason}")
         for line in after.splitlines():
-            if line.startswith("muwarden_") and 'server="cs-metrics"' not in line:
+            # Every series, the HTTP layer's own included (SPEC section 12).
+            if line and not line.startswith("#") and 'server="cs-metrics"' not in line:
                 ops.fail(f"a series without the server label: {line}")
         ops.log("ok: the flood moved admitted, conn_rate, flood_autoban and bans; every "
                 "series has server=")
