@@ -170,6 +170,9 @@ class TcpConnection final : public Connection {
   absl::Status send_error_;       // first failed Send, surfaced after the handler returns
   // clang-format on
   std::shared_ptr<OutboundQueue> outbound_;
+  // What one wake-up took from outbound_, handed to the kernel in one send;
+  // swapped with the queue's buffer, so a steady stream allocates nothing.
+  std::vector<uint8_t> flush_buffer_;
   ConnectionHooks hooks_;
   bool protected_ = false;
 };

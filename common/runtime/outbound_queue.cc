@@ -23,22 +23,37 @@ void OutboundQueue::Wake() {
   (void)rc;
 }
 
+void OutboundQueue::ClearWake() {
+  if (wake_fd_ < 0) return;
+  uint64_t value;
+  ssize_t rc = ::read(wake_fd_, &value, sizeof(value));
+  (void)rc;
+}
+
 bool OutboundQueue::Push(absl::Span<const uint8_t> message) {
+  bool wake = false;
   {
     MutexLock lock(&mu_);
     if (closed_) return false;
-    if (queue_.size() >= config_.max_messages ||
-        message.size() > config_.max_bytes - bytes_ ||
-        message.size() > config_.max_bytes) {
+    if (lengths_.size() >= config_.max_messages ||
+        message.size() > config_.max_bytes ||
+        message.size() > config_.max_bytes - bytes_.size()) {
       ++dropped_;
       if (!full_since_.has_value()) full_since_ = clock_.Now();
       return false;
     }
-    queue_.emplace_back(message.begin(), message.end());
-    bytes_ += message.size();
+    bytes_.insert(bytes_.end(), message.begin(), message.end());
+    lengths_.push_back(static_cast<uint32_t>(message.size()));
     full_since_.reset();
+    if (!wake_pending_) {
+      wake_pending_ = true;
+      ++wakes_;
+      wake = true;
+    }
   }
-  Wake();
+  // Outside the lock: a pusher never makes another wait on a system call. If
+  // the owner takes before this write lands, it only sees one empty wake-up.
+  if (wake) Wake();
   return true;
 }
 
@@ -46,6 +61,7 @@ void OutboundQueue::Kick() {
   {
     MutexLock lock(&mu_);
     kicked_ = true;
+    ++wakes_;
   }
   Wake();
 }
@@ -53,20 +69,47 @@ void OutboundQueue::Kick() {
 void OutboundQueue::Close() {
   MutexLock lock(&mu_);
   closed_ = true;
-  queue_.clear();
-  bytes_ = 0;
+  bytes_.clear();
+  bytes_.shrink_to_fit();
+  lengths_.clear();
+  lengths_.shrink_to_fit();
+}
+
+size_t OutboundQueue::TakeBytes(std::vector<uint8_t>* out) {
+  // Cleared before the queue is taken: a push after this point either lands
+  // in what is taken below or finds wake_pending_ false and signals again.
+  ClearWake();
+  MutexLock lock(&mu_);
+  wake_pending_ = false;
+  const size_t messages = lengths_.size();
+  if (out->empty()) {
+    out->swap(bytes_);
+  } else {
+    out->insert(out->end(), bytes_.begin(), bytes_.end());
+  }
+  bytes_.clear();
+  if (bytes_.capacity() > kKeepCapacity) bytes_.shrink_to_fit();
+  lengths_.clear();
+  if (lengths_.capacity() > kKeepCapacity / sizeof(uint32_t)) {
+    lengths_.shrink_to_fit();
+  }
+  full_since_.reset();
+  return messages;
 }
 
 std::deque<std::vector<uint8_t>> OutboundQueue::TakeAll() {
-  if (wake_fd_ >= 0) {
-    uint64_t value;
-    ssize_t rc = ::read(wake_fd_, &value, sizeof(value));
-    (void)rc;
-  }
+  ClearWake();
   MutexLock lock(&mu_);
+  wake_pending_ = false;
   std::deque<std::vector<uint8_t>> out;
-  out.swap(queue_);
-  bytes_ = 0;
+  size_t at = 0;
+  for (uint32_t len : lengths_) {
+    out.emplace_back(bytes_.begin() + static_cast<ptrdiff_t>(at),
+                     bytes_.begin() + static_cast<ptrdiff_t>(at + len));
+    at += len;
+  }
+  bytes_.clear();
+  lengths_.clear();
   full_since_.reset();
   return out;
 }
@@ -84,6 +127,11 @@ absl::optional<absl::Time> OutboundQueue::full_since() const {
 uint64_t OutboundQueue::dropped() const {
   MutexLock lock(&mu_);
   return dropped_;
+}
+
+uint64_t OutboundQueue::wakes() const {
+  MutexLock lock(&mu_);
+  return wakes_;
 }
 
 }  // namespace muwarden::runtime
