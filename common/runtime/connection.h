@@ -142,6 +142,9 @@ class TcpConnection final : public Connection {
   absl::optional<CloseReason> FlushOutbound();
   // Open()'s sends: what the kernel takes at once, the rest into unsent_.
   absl::Status SendWithoutWaiting(absl::Span<const uint8_t> packet);
+  // SendAll under write_timeout, the error kept in send_error_; the caller
+  // holds the outbound queue's writer() when there is a queue.
+  absl::Status SendNow(absl::Span<const uint8_t> packet);
 
   net::UniqueFd fd_;
   const guard::IpAddress peer_;
