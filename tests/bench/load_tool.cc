@@ -1339,7 +1339,7 @@ int RunFanout(const Options& o, const Target& target,
       ++p.seq;
       p.w.x = static_cast<uint8_t>(east ? p.w.x + 1 : p.w.x - 1);
       if (current >= 0) ++fig[static_cast<size_t>(current)].walks;
-      // Ten whispers of 200 bytes to the stalled player per step of the
+      // Forty whispers of 200 bytes to the stalled player per step of the
       // whisperer (muwarden only; the baseline has no chat).
       if (!plain && p.stalled == false && whisperer >= 0 &&
           &p == &all[static_cast<size_t>(whisperer)] && stall_since >= 0 &&
@@ -1353,7 +1353,7 @@ int RunFanout(const Options& o, const Target& target,
         whisper.insert(whisper.end(), 200, 'w');
         whisper.push_back(0);
         whisper[1] = static_cast<uint8_t>(whisper.size());
-        for (int k = 0; k < 10; ++k) {
+        for (int k = 0; k < 40; ++k) {
           if (send_raw(p, whisper)) ++whispers;
         }
       }
