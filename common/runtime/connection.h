@@ -142,6 +142,9 @@ class TcpConnection final : public Connection {
   absl::optional<CloseReason> FlushOutbound();
   // Open()'s sends: what the kernel takes at once, the rest into unsent_.
   absl::Status SendWithoutWaiting(absl::Span<const uint8_t> packet);
+  // SendAll under write_timeout, the error kept in send_error_; the caller
+  // holds the outbound queue's writer() when there is a queue.
+  absl::Status SendNow(absl::Span<const uint8_t> packet);
 
   net::UniqueFd fd_;
   const guard::IpAddress peer_;
@@ -170,6 +173,9 @@ class TcpConnection final : public Connection {
   absl::Status send_error_;       // first failed Send, surfaced after the handler returns
   // clang-format on
   std::shared_ptr<OutboundQueue> outbound_;
+  // What one wake-up took from outbound_, handed to the kernel in one send;
+  // swapped with the queue's buffer, so a steady stream allocates nothing.
+  std::vector<uint8_t> flush_buffer_;
   ConnectionHooks hooks_;
   bool protected_ = false;
 };

@@ -14,25 +14,43 @@ bool GameMap::Visible(const ScopeEntry& a, const ScopeEntry& b) const {
                   std::abs(int{a.y} - int{b.y})) <= view_range_;
 }
 
-void GameMap::Push(Player& to, absl::Span<const uint8_t> packet) {
-  if (to.queue != nullptr && to.queue->Push(packet)) {
-    counters_.pushed.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    counters_.dropped.fetch_add(1, std::memory_order_relaxed);
-  }
+GameMap::Flushes::~Flushes() {
+  for (const auto& queue : queues_) queue->Flush();
 }
 
-void GameMap::PushAdds(Player& to, const std::vector<ScopeEntry>& entries) {
+void GameMap::Flushes::Add(
+    const std::shared_ptr<runtime::OutboundQueue>& queue) {
+  // One event often stages several packets for one player in a row (his own
+  // removes, adds and move): flush him once.
+  if (queues_.empty() || queues_.back() != queue) queues_.push_back(queue);
+}
+
+bool GameMap::Push(Player& to, absl::Span<const uint8_t> packet,
+                   Flushes& flushes) {
+  if (to.queue != nullptr && to.queue->Stage(packet)) {
+    counters_.pushed.fetch_add(1, std::memory_order_relaxed);
+    flushes.Add(to.queue);
+    return true;
+  }
+  counters_.dropped.fetch_add(1, std::memory_order_relaxed);
+  return false;
+}
+
+void GameMap::PushAdds(Player& to, const std::vector<ScopeEntry>& entries,
+                       Flushes& flushes) {
   for (size_t i = 0; i < entries.size(); i += kMaxScopeAddEntries) {
     const size_t n = std::min(kMaxScopeAddEntries, entries.size() - i);
-    Push(to, BuildScopeAdd(absl::MakeConstSpan(entries).subspan(i, n)));
+    Push(to, BuildScopeAdd(absl::MakeConstSpan(entries).subspan(i, n)),
+         flushes);
   }
 }
 
-void GameMap::PushRemoves(Player& to, const std::vector<uint16_t>& ids) {
+void GameMap::PushRemoves(Player& to, const std::vector<uint16_t>& ids,
+                          Flushes& flushes) {
   for (size_t i = 0; i < ids.size(); i += kMaxScopeRemoveIds) {
     const size_t n = std::min(kMaxScopeRemoveIds, ids.size() - i);
-    Push(to, BuildScopeRemove(absl::MakeConstSpan(ids).subspan(i, n)));
+    Push(to, BuildScopeRemove(absl::MakeConstSpan(ids).subspan(i, n)),
+         flushes);
   }
 }
 
@@ -43,6 +61,7 @@ bool GameMap::Enter(const ScopeEntry& self,
   // Built once, pushed to every observer.
   const std::vector<uint8_t> appeared_packet = BuildScopeAdd({appeared});
   std::vector<ScopeEntry> seen = {appeared};
+  Flushes flushes;  // declared before the lock: flushed after it is let go
   MutexLock lock(&mu_);
   if (players_.contains(self.id)) return false;
   Player me{self, std::move(queue), {}};
@@ -50,16 +69,17 @@ bool GameMap::Enter(const ScopeEntry& self,
     if (!Visible(self, other.view)) continue;
     other.in_view.insert(self.id);
     me.in_view.insert(id);
-    Push(other, appeared_packet);
+    Push(other, appeared_packet, flushes);
     seen.push_back(other.view);
   }
   Player& placed = players_.emplace(self.id, std::move(me)).first->second;
-  PushAdds(placed, seen);
+  PushAdds(placed, seen, flushes);
   return true;
 }
 
 void GameMap::Leave(uint16_t id) {
   const std::vector<uint8_t> gone = BuildScopeRemove({id});
+  Flushes flushes;
   MutexLock lock(&mu_);
   auto it = players_.find(id);
   if (it == players_.end()) return;
@@ -67,13 +87,14 @@ void GameMap::Leave(uint16_t id) {
     auto other = players_.find(other_id);
     if (other == players_.end()) continue;
     other->second.in_view.erase(id);
-    Push(other->second, gone);
+    Push(other->second, gone, flushes);
   }
   players_.erase(it);
 }
 
 bool GameMap::Move(uint16_t id, uint8_t x, uint8_t y, uint8_t rotation,
                    absl::Span<const uint8_t> packet) {
+  Flushes flushes;
   MutexLock lock(&mu_);
   auto it = players_.find(id);
   if (it == players_.end()) return false;
@@ -91,52 +112,49 @@ bool GameMap::Move(uint16_t id, uint8_t x, uint8_t y, uint8_t rotation,
     const bool was = me.in_view.contains(other_id);
     const bool is = Visible(me.view, other.view);
     if (was && is) {
-      Push(other, packet);
+      Push(other, packet, flushes);
     } else if (is) {
       if (added_packet.empty()) added_packet = BuildScopeAdd({me.view});
       me.in_view.insert(other_id);
       other.in_view.insert(id);
-      Push(other, added_packet);
+      Push(other, added_packet, flushes);
       now_seen.push_back(other.view);
     } else if (was) {
       me.in_view.erase(other_id);
       other.in_view.erase(id);
-      Push(other, gone_packet);
+      Push(other, gone_packet, flushes);
       now_gone.push_back(other_id);
     }
   }
-  PushRemoves(me, now_gone);
-  PushAdds(me, now_seen);
-  Push(me, packet);
+  PushRemoves(me, now_gone, flushes);
+  PushAdds(me, now_seen, flushes);
+  Push(me, packet, flushes);
   return true;
 }
 
 bool GameMap::Turn(uint16_t id, uint8_t rotation,
                    absl::Span<const uint8_t> packet) {
+  Flushes flushes;
   MutexLock lock(&mu_);
   auto it = players_.find(id);
   if (it == players_.end()) return false;
   it->second.view.rotation = rotation;
   for (uint16_t other_id : it->second.in_view) {
     auto other = players_.find(other_id);
-    if (other != players_.end()) Push(other->second, packet);
+    if (other != players_.end()) Push(other->second, packet, flushes);
   }
   return true;
 }
 
 size_t GameMap::SendToView(uint16_t id, absl::Span<const uint8_t> packet,
                            bool include_self) {
+  Flushes flushes;
   MutexLock lock(&mu_);
   auto it = players_.find(id);
   if (it == players_.end()) return 0;
   size_t delivered = 0;
   auto push = [&](Player& to) {
-    if (to.queue != nullptr && to.queue->Push(packet)) {
-      ++delivered;
-      counters_.pushed.fetch_add(1, std::memory_order_relaxed);
-    } else {
-      counters_.dropped.fetch_add(1, std::memory_order_relaxed);
-    }
+    if (Push(to, packet, flushes)) ++delivered;
   };
   for (uint16_t other_id : it->second.in_view) {
     auto other = players_.find(other_id);

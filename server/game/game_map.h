@@ -9,7 +9,10 @@
 // worker writes it, under the write deadline), so a stalled observer delays
 // nobody. Pushes happen under the map mutex so that the scope packets a
 // client receives are in the order the map changed (a 14 can never overtake
-// the 12 it undoes); lock order is map mutex -> queue mutex only. A packet
+// the 12 it undoes); lock order is map mutex -> queue mutex only. The pushes
+// are staged; once the map mutex is released, the mover's thread flushes each
+// receiving queue (OutboundQueue::Flush: one non-blocking send, no wake-up of
+// the receiver's worker), so no socket is written under the map mutex. A packet
 // meant for many observers (a walk, an "appeared" entry, a removal) is built
 // once per event, before the loop over the observers.
 // Thread-safe.
@@ -78,14 +81,29 @@ class GameMap {
     absl::flat_hash_set<uint16_t> in_view;
   };
 
+  // The queues one event staged packets in, flushed by the destructor, which
+  // runs after the MutexLock declared after it has let the map mutex go.
+  class Flushes {
+   public:
+    Flushes() = default;
+    Flushes(const Flushes&) = delete;
+    Flushes& operator=(const Flushes&) = delete;
+    ~Flushes();
+    void Add(const std::shared_ptr<runtime::OutboundQueue>& queue);
+
+   private:
+    std::vector<std::shared_ptr<runtime::OutboundQueue>> queues_;
+  };
+
   bool Visible(const ScopeEntry& a, const ScopeEntry& b) const;
-  void Push(Player& to, absl::Span<const uint8_t> packet)
+  // True when the queue took it.
+  bool Push(Player& to, absl::Span<const uint8_t> packet, Flushes& flushes)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `12` of these entries to `to`, split into packets that fit.
-  void PushAdds(Player& to, const std::vector<ScopeEntry>& entries)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void PushRemoves(Player& to, const std::vector<uint16_t>& ids)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PushAdds(Player& to, const std::vector<ScopeEntry>& entries,
+                Flushes& flushes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PushRemoves(Player& to, const std::vector<uint16_t>& ids,
+                   Flushes& flushes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const uint8_t number_;
   const int view_range_;

@@ -74,6 +74,17 @@ struct Options {
   std::string password = "load";
   double walk_rate = 2;  // walks per second per player
   int chat_every = 0;    // a public chat every N walks; 0 = none
+  // fanout: --connections players on a grid of one map, each walking one
+  // step every 1/walk_rate s, every move timed to each observer.
+  std::string protocol = "mu";  // mu: muwarden's 10404; plain: world-baseline
+  int spacing_x = 4;
+  int spacing_y = 3;
+  int origin = 20;
+  int view_range = 12;
+  double warmup_s = 2;
+  int windows = 3;
+  int server_pid = 0;
+  int stall = 0;  // 1: the player in the middle of the grid stops reading
 };
 
 struct Target {
@@ -138,6 +149,7 @@ bool SourceAddresses(const Options& o, const Target& target,
     if (o.mode == "probe") base = "127.3.0.1";
     if (o.mode == "packets") base = "127.4.0.1";
     if (o.mode == "world") base = "127.5.0.1";
+    if (o.mode == "fanout") base = "127.6.0.1";
   }
   in_addr v4{};
   if (inet_pton(AF_INET, base.c_str(), &v4) != 1) {
@@ -189,9 +201,12 @@ int SourceSocket(const Target& target, uint32_t source, int flags, int* err) {
 
 // Connects from `source` (host order; 0 = no bind) with connect and read
 // timeouts. The fd, or -1 with *err = errno.
-int Dial(const Target& target, uint32_t source, int timeout_ms, int* err) {
+int Dial(const Target& target, uint32_t source, int timeout_ms, int* err,
+         int rcvbuf = 0) {
   int fd = SourceSocket(target, source, 0, err);
   if (fd < 0) return -1;
+  // Before connect, so the window the peer is offered is small from the start.
+  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
   const timeval tv = ToTimeval(timeout_ms);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -867,9 +882,9 @@ std::vector<uint8_t> NamePacket(std::vector<uint8_t> head,
 // Login, list, create (Dark Knight; kept if it exists), select; false when a
 // step gets no answer.
 bool EnterWorld(const Options& o, const Target& target, uint32_t source,
-                int index, WorldPlayer* p) {
+                int index, WorldPlayer* p, int rcvbuf = 0) {
   int err = 0;
-  p->fd = Dial(target, source, o.timeout_ms, &err);
+  p->fd = Dial(target, source, o.timeout_ms, &err, rcvbuf);
   if (p->fd < 0) return false;
   int one = 1;
   setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -1005,6 +1020,449 @@ int RunWorld(const Options& o, const Target& target,
   return entered.load() == players ? 0 : 1;
 }
 
+
+// ---- fanout: N players on a grid, one step each every 1/R s -------------
+
+struct GridPos {
+  int x = 0, y = 0;
+};
+
+// Player i's tile: columns of ceil(sqrt(N)), spacing_x by spacing_y tiles
+// apart, from (origin, origin). scripts/bench writes the same positions into
+// the account database for the muwarden run.
+GridPos GridOf(const Options& o, int i, int n) {
+  const int cols = static_cast<int>(std::ceil(std::sqrt(double(n))));
+  return {o.origin + (i % cols) * o.spacing_x,
+          o.origin + (i / cols) * o.spacing_y};
+}
+
+int64_t MonoNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+// utime+stime of `pid` in clock ticks; -1 when unreadable.
+int64_t CpuTicks(int pid) {
+  if (pid <= 0) return -1;
+  FILE* f = std::fopen(("/proc/" + std::to_string(pid) + "/stat").c_str(), "r");
+  if (f == nullptr) return -1;
+  char buf[4096];
+  const size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+  std::fclose(f);
+  buf[n] = 0;
+  const char* p = std::strrchr(buf, ')');
+  if (p == nullptr) return -1;
+  // Fields after ")": state is the 1st, utime the 12th, stime the 13th.
+  long long v[13] = {};
+  int field = 0;
+  for (const char* q = p + 2; *q != 0 && field < 13;) {
+    if (field == 0) {
+      ++q;
+    } else {
+      v[field] = std::strtoll(q, const_cast<char**>(&q), 10);
+    }
+    ++field;
+    while (*q == ' ') ++q;
+  }
+  return v[11] + v[12];
+}
+
+uint64_t StatusField(int pid, const char* key) {
+  if (pid <= 0) return 0;
+  FILE* f =
+      std::fopen(("/proc/" + std::to_string(pid) + "/status").c_str(), "r");
+  if (f == nullptr) return 0;
+  char line[256];
+  uint64_t value = 0;
+  const size_t klen = std::strlen(key);
+  while (std::fgets(line, sizeof(line), f) != nullptr) {
+    if (std::strncmp(line, key, klen) == 0 && line[klen] == ':') {
+      value = std::strtoull(line + klen + 1, nullptr, 10);
+      break;
+    }
+  }
+  std::fclose(f);
+  return value;
+}
+
+struct FanPlayer {
+  WorldPlayer w;  // socket, ciphers, unparsed bytes
+  int home_x = 0;
+  uint32_t seq = 0;  // steps sent; the D4's rotation carries seq % 8
+  bool stalled = false;
+  bool reading_closed = false;  // the server closed a reading player
+  // Per walker seen: the rotation of the last D4 received, to count gaps.
+  absl::flat_hash_map<uint16_t, uint8_t> last_seq;
+};
+
+struct WindowFigures {
+  uint64_t deliveries = 0;
+  uint64_t walks = 0;
+  uint64_t missing = 0;
+  double seconds = 0;
+  double cpu_s = -1;
+  std::vector<uint32_t> lat_us;
+};
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[(v.size() - 1) / 2];
+}
+
+int RunFanout(const Options& o, const Target& target,
+              const std::vector<uint32_t>& sources) {
+  const bool plain = o.protocol == "plain";
+  const int n = std::min(o.connections, 4096);
+  const int cols = static_cast<int>(std::ceil(std::sqrt(double(n))));
+  const int rows = (n + cols - 1) / cols;
+  const int stalled_index =
+      o.stall > 0 ? std::min(n - 1, (rows / 2) * cols + cols / 2) : -1;
+  // Its neighbour on the left whispers to it, so its buffers fill in seconds
+  // rather than minutes (moves are 8 bytes); muwarden only.
+  const int whisperer = stalled_index > 0 ? stalled_index - 1 : -1;
+  std::vector<FanPlayer> all(static_cast<size_t>(n));
+  std::atomic<int> entered{0}, misplaced{0};
+  const int threads = std::min(std::max(o.threads, 1), n);
+  const int64_t login_start = MonoNs();
+  {
+    std::vector<std::thread> pool;
+    for (int t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        for (int i = t; i < n; i += threads) {
+          FanPlayer& p = all[static_cast<size_t>(i)];
+          const uint32_t source = sources[static_cast<size_t>(i) % sources.size()];
+          const int rcvbuf = i == stalled_index ? 2048 : 0;
+          const GridPos at = GridOf(o, i, n);
+          bool ok;
+          if (plain) {
+            int err = 0;
+            p.w.fd = Dial(target, source, o.timeout_ms, &err, rcvbuf);
+            ok = p.w.fd >= 0;
+            std::vector<uint8_t> join;
+            ok = ok && p.w.WaitFor(o.timeout_ms, [&](const std::vector<uint8_t>& f) {
+              join = f;
+              return f.size() == 12 && f[2] == 0xF1;
+            });
+            if (ok) {
+              p.w.id = static_cast<uint16_t>(join[5] << 8 | join[6]);
+              p.w.x = static_cast<uint8_t>(at.x);
+              p.w.y = static_cast<uint8_t>(at.y);
+              const uint8_t place[5] = {0xC1, 0x05, 0x12, p.w.x, p.w.y};
+              ok = send(p.w.fd, place, sizeof(place), MSG_NOSIGNAL) == 5;
+            }
+          } else {
+            ok = EnterWorld(o, target, source, i, &p.w, rcvbuf);
+            if (ok && (p.w.x != at.x || p.w.y != at.y)) misplaced.fetch_add(1);
+          }
+          if (ok) entered.fetch_add(1);
+          p.home_x = p.w.x;
+          if (!ok) p.w.closed = true;
+        }
+      });
+    }
+    for (auto& th : pool) th.join();
+  }
+  const double login_s = double(MonoNs() - login_start) / 1e9;
+
+  const int ep = epoll_create1(EPOLL_CLOEXEC);
+  for (int i = 0; i < n; ++i) {
+    FanPlayer& p = all[static_cast<size_t>(i)];
+    if (p.w.fd < 0) continue;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = static_cast<uint64_t>(i);
+    epoll_ctl(ep, EPOLL_CTL_ADD, p.w.fd, &ev);
+  }
+  // When each walker sent each of its last 8 steps, by object id and seq % 8.
+  std::vector<int64_t> sent_ns(size_t{0x8000} * 8, 0);
+  const int64_t interval_ns =
+      static_cast<int64_t>(1e9 / std::max(o.walk_rate, 0.01));
+  const int64_t t0 = MonoNs() + 100'000'000;
+  const int64_t warm_end = t0 + static_cast<int64_t>(o.warmup_s * 1e9);
+  const int windows = std::max(1, o.windows);
+  const int64_t window_ns = static_cast<int64_t>(o.duration_s * 1e9);
+  const int64_t run_end = warm_end + windows * window_ns;
+  std::vector<WindowFigures> fig(static_cast<size_t>(windows));
+  int64_t stall_since = -1, stall_cut_after = -1;
+  uint64_t reading_disconnects = 0, send_failures = 0, whispers = 0;
+  int current = -1;  // window being measured; -1 warm-up
+  int64_t window_start = 0, cpu_at_start = -1;
+  uint64_t g = 0;  // walks scheduled so far over all players
+  const double tick_s = 1.0 / double(sysconf(_SC_CLK_TCK));
+
+  auto mark_closed = [&](FanPlayer& p, int64_t now) {
+    if (p.w.closed) return;
+    p.w.closed = true;
+    epoll_ctl(ep, EPOLL_CTL_DEL, p.w.fd, nullptr);
+    if (p.stalled) {
+      stall_cut_after = now - stall_since;
+    } else {
+      ++reading_disconnects;
+    }
+  };
+  auto send_raw = [&](FanPlayer& p, const std::vector<uint8_t>& plain_packet) {
+    if (plain) {
+      const ssize_t w = send(p.w.fd, plain_packet.data(), plain_packet.size(),
+                             MSG_NOSIGNAL | MSG_DONTWAIT);
+      return w == static_cast<ssize_t>(plain_packet.size());
+    }
+    auto wire = crypto::EncryptLikeClient(plain_packet, p.w.enc);
+    if (!wire.ok()) return false;
+    const ssize_t w =
+        send(p.w.fd, wire->data(), wire->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    return w == static_cast<ssize_t>(wire->size());
+  };
+  auto on_frame = [&](FanPlayer& p, const uint8_t* f, size_t len,
+                      int64_t now) {
+    if (f[0] == 0xC1 && len == 8 && f[2] == 0xD4) {
+      const uint16_t id = static_cast<uint16_t>(f[3] << 8 | f[4]);
+      const uint8_t rot = static_cast<uint8_t>((f[7] >> 4) & 7);
+      auto [it, fresh] = p.last_seq.try_emplace(id, rot);
+      const uint8_t gap = static_cast<uint8_t>((rot - it->second - 1) & 7);
+      it->second = rot;
+      if (current < 0) return;
+      WindowFigures& w = fig[static_cast<size_t>(current)];
+      ++w.deliveries;
+      // world-baseline sends no 12/14, so a walker back in view there looks
+      // like a gap: only muwarden's stream is checked.
+      if (!fresh && !plain) w.missing += gap;
+      const int64_t at = sent_ns[static_cast<size_t>(id & 0x7FFF) * 8 + rot];
+      if (at > 0 && now >= at) {
+        w.lat_us.push_back(static_cast<uint32_t>(
+            std::min<int64_t>((now - at) / 1000, UINT32_MAX)));
+      }
+    } else if (f[0] == 0xC1 && len >= 4 && f[2] == 0x14) {
+      // Out of view: its next move in view starts a new run of steps.
+      for (size_t k = 4; k + 1 < len; k += 2) {
+        p.last_seq.erase(static_cast<uint16_t>((f[k] << 8 | f[k + 1]) & 0x7FFF));
+      }
+    } else if (f[0] == 0xC2 && len >= 5 && f[3] == 0x12) {
+      for (size_t k = 5; k + 36 <= len; k += 36) {
+        p.last_seq.erase(static_cast<uint16_t>((f[k] << 8 | f[k + 1]) & 0x7FFF));
+      }
+    }
+  };
+  auto read_player = [&](FanPlayer& p, int64_t now) {
+    uint8_t buf[65536];
+    std::vector<uint8_t>& in = p.w.in;
+    while (true) {
+      const ssize_t r = recv(p.w.fd, buf, sizeof(buf), MSG_DONTWAIT);
+      if (r > 0) {
+        in.insert(in.end(), buf, buf + r);
+        if (static_cast<size_t>(r) < sizeof(buf)) break;
+        continue;
+      }
+      if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        mark_closed(p, now);
+        return;
+      }
+      break;
+    }
+    size_t at = 0;
+    while (in.size() - at >= 3) {
+      const uint8_t t = in[at];
+      size_t len = in[at + 1];
+      if (t == 0xC2 || t == 0xC4) len = size_t{in[at + 1]} << 8 | in[at + 2];
+      if (len < 3 || t < 0xC1 || t > 0xC4) {
+        mark_closed(p, now);
+        return;
+      }
+      if (in.size() - at < len) break;
+      if (t == 0xC3 || t == 0xC4) {
+        std::vector<uint8_t> out(len);
+        auto m = crypto::DecryptFromServer(
+            absl::MakeConstSpan(in.data() + at, len), p.w.dec,
+            absl::MakeSpan(out));
+        if (m.ok()) on_frame(p, out.data(), *m, now);
+      } else {
+        on_frame(p, in.data() + at, len, now);
+      }
+      at += len;
+    }
+    in.erase(in.begin(), in.begin() + static_cast<long>(at));
+  };
+
+  std::vector<epoll_event> events(1024);
+  while (true) {
+    int64_t now = MonoNs();
+    if (now >= run_end) break;
+    // Window boundaries.
+    const int want = now < warm_end ? -1
+                                    : static_cast<int>((now - warm_end) / window_ns);
+    if (want != current) {
+      const int64_t cpu = CpuTicks(o.server_pid);
+      if (current >= 0) {
+        WindowFigures& w = fig[static_cast<size_t>(current)];
+        w.seconds = double(now - window_start) / 1e9;
+        if (cpu >= 0 && cpu_at_start >= 0) w.cpu_s = double(cpu - cpu_at_start) * tick_s;
+      }
+      current = want;
+      window_start = now;
+      cpu_at_start = cpu;
+      if (current == 0 && stalled_index >= 0) {
+        FanPlayer& s = all[static_cast<size_t>(stalled_index)];
+        if (!s.w.closed) {
+          s.stalled = true;
+          stall_since = now;
+          // Still told of a hang-up or reset, never of data.
+          epoll_event ev{};
+          ev.events = EPOLLRDHUP;
+          ev.data.u64 = static_cast<uint64_t>(stalled_index);
+          epoll_ctl(ep, EPOLL_CTL_MOD, s.w.fd, &ev);
+        }
+      }
+    }
+    // Walks due: walk g is player g % n's, at t0 + g * interval / n.
+    for (int budget = 0; budget < 4 * n; ++budget) {
+      const int64_t due =
+          t0 + static_cast<int64_t>(g / static_cast<uint64_t>(n)) * interval_ns +
+          static_cast<int64_t>(g % static_cast<uint64_t>(n)) * interval_ns / n;
+      if (due > now) break;
+      FanPlayer& p = all[g % static_cast<uint64_t>(n)];
+      ++g;
+      if (p.w.closed) continue;
+      // One step east, then back west: everyone stays where the grid put him.
+      const bool east = p.w.x == p.home_x;
+      const uint8_t rot = static_cast<uint8_t>(p.seq % 8);
+      const std::vector<uint8_t> walk = {
+          0xC1, 0x07, 0xD4, p.w.x, p.w.y, static_cast<uint8_t>(rot << 4 | 1),
+          static_cast<uint8_t>((east ? 3 : 7) << 4)};
+      const int64_t stamp = MonoNs();
+      if (!send_raw(p, walk)) {
+        ++send_failures;
+        mark_closed(p, stamp);
+        continue;
+      }
+      sent_ns[static_cast<size_t>(p.w.id & 0x7FFF) * 8 + rot] = stamp;
+      ++p.seq;
+      p.w.x = static_cast<uint8_t>(east ? p.w.x + 1 : p.w.x - 1);
+      if (current >= 0) ++fig[static_cast<size_t>(current)].walks;
+      // Forty whispers of 200 bytes to the stalled player per step of the
+      // whisperer (muwarden only; the baseline has no chat).
+      if (!plain && p.stalled == false && whisperer >= 0 &&
+          &p == &all[static_cast<size_t>(whisperer)] && stall_since >= 0 &&
+          stall_cut_after < 0) {
+        // C1 <len> 02 <receiver: 10 bytes> <message, 0-terminated>
+        std::vector<uint8_t> whisper = {0xC1, 0, 0x02};
+        const std::string to = "Ld" + std::to_string(stalled_index);
+        for (size_t c = 0; c < 10; ++c) {
+          whisper.push_back(c < to.size() ? static_cast<uint8_t>(to[c]) : 0);
+        }
+        whisper.insert(whisper.end(), 200, 'w');
+        whisper.push_back(0);
+        whisper[1] = static_cast<uint8_t>(whisper.size());
+        for (int k = 0; k < 40; ++k) {
+          if (send_raw(p, whisper)) ++whispers;
+        }
+      }
+    }
+    const int ready = epoll_wait(ep, events.data(),
+                                 static_cast<int>(events.size()), 1);
+    now = MonoNs();
+    for (int k = 0; k < ready; ++k) {
+      const epoll_event& ev = events[static_cast<size_t>(k)];
+      FanPlayer& p = all[ev.data.u64];
+      if (p.w.closed) continue;
+      if (p.stalled) {
+        mark_closed(p, now);
+        continue;
+      }
+      read_player(p, now);
+    }
+  }
+  // Close the last window.
+  {
+    const int64_t now = MonoNs();
+    const int64_t cpu = CpuTicks(o.server_pid);
+    if (current >= 0 && current < windows) {
+      WindowFigures& w = fig[static_cast<size_t>(current)];
+      w.seconds = double(now - window_start) / 1e9;
+      if (cpu >= 0 && cpu_at_start >= 0) w.cpu_s = double(cpu - cpu_at_start) * tick_s;
+    }
+  }
+  const uint64_t rss_kib = StatusField(o.server_pid, "VmRSS");
+  const uint64_t server_threads = StatusField(o.server_pid, "Threads");
+  // A stalled player that was not cut by now still may be: look once more.
+  if (stalled_index >= 0) {
+    FanPlayer& s = all[static_cast<size_t>(stalled_index)];
+    if (!s.w.closed) {
+      pollfd pf{s.w.fd, POLLRDHUP, 0};
+      if (poll(&pf, 1, 0) > 0 && (pf.revents & (POLLHUP | POLLERR | POLLRDHUP))) {
+        mark_closed(s, MonoNs());
+      }
+    }
+  }
+
+  // Expected K from the grid: who sees player i (himself included).
+  double k_sum = 0;
+  for (int i = 0; i < n; ++i) {
+    const GridPos a = GridOf(o, i, n);
+    for (int j = 0; j < n; ++j) {
+      const GridPos b = GridOf(o, j, n);
+      if (std::max(std::abs(a.x - b.x), std::abs(a.y - b.y)) <= o.view_range) {
+        k_sum += 1;
+      }
+    }
+  }
+  Print("mode", std::string("fanout"));
+  Print("protocol", o.protocol);
+  Print("players", static_cast<uint64_t>(n));
+  Print("players_in_world", static_cast<uint64_t>(entered.load()));
+  Print("misplaced", static_cast<uint64_t>(misplaced.load()));
+  Print("login_s", login_s);
+  Print("grid_observers_per_move", k_sum / n);
+  std::vector<double> dps, cpu_us, p50, p99, mx, per_walk;
+  uint64_t missing = 0;
+  for (int w = 0; w < windows; ++w) {
+    WindowFigures& f = fig[static_cast<size_t>(w)];
+    std::sort(f.lat_us.begin(), f.lat_us.end());
+    std::vector<uint64_t> lat(f.lat_us.begin(), f.lat_us.end());
+    const double d = f.seconds > 0 ? double(f.deliveries) / f.seconds : 0;
+    const double c = f.deliveries > 0 && f.cpu_s >= 0
+                         ? f.cpu_s * 1e6 / double(f.deliveries)
+                         : -1;
+    const std::string tag = "w" + std::to_string(w + 1) + "_";
+    std::printf("%sdeliveries_per_s: %.1f\n", tag.c_str(), d);
+    std::printf("%sserver_cpu_s: %.3f\n", tag.c_str(), f.cpu_s);
+    std::printf("%scpu_us_per_delivery: %.4f\n", tag.c_str(), c);
+    std::printf("%sp50_ms: %.3f\n", tag.c_str(), Percentile(lat, 0.50) / 1e3);
+    std::printf("%sp99_ms: %.3f\n", tag.c_str(), Percentile(lat, 0.99) / 1e3);
+    std::printf("%smax_ms: %.3f\n", tag.c_str(), lat.empty() ? 0.0 : lat.back() / 1e3);
+    std::printf("%smissing: %llu\n", tag.c_str(), static_cast<unsigned long long>(f.missing));
+    dps.push_back(d);
+    cpu_us.push_back(c);
+    p50.push_back(Percentile(lat, 0.50) / 1e3);
+    p99.push_back(Percentile(lat, 0.99) / 1e3);
+    mx.push_back(lat.empty() ? 0.0 : lat.back() / 1e3);
+    per_walk.push_back(f.walks > 0 ? double(f.deliveries) / double(f.walks) : 0);
+    missing += f.missing;
+  }
+  Print("deliveries_per_s", Median(dps));
+  Print("deliveries_per_walk", Median(per_walk));
+  Print("cpu_us_per_delivery", Median(cpu_us));
+  Print("p50_ms", Median(p50));
+  Print("p99_ms", Median(p99));
+  Print("max_ms", *std::max_element(mx.begin(), mx.end()));
+  if (!plain) Print("missing", missing);  // plain: world-baseline counts its drops
+  Print("reading_disconnects", reading_disconnects);
+  Print("send_failures", send_failures);
+  Print("server_rss_kib", rss_kib);
+  Print("server_threads", server_threads);
+  if (stalled_index >= 0) {
+    Print("stalled_cut", std::string(stall_cut_after >= 0 ? "yes" : "no"));
+    Print("stalled_cut_after_s",
+          stall_cut_after >= 0 ? double(stall_cut_after) / 1e9 : -1.0);
+    Print("whispers_to_stalled", whispers);
+  }
+  for (FanPlayer& p : all) {
+    if (p.w.fd >= 0) CloseSocket(p.w.fd, true);
+  }
+  close(ep);
+  return entered.load() == n ? 0 : 1;
+}
+
 // Uses the whole descriptor allowance: holding connections is the point.
 void RaiseFdLimit() {
   rlimit rl{};
@@ -1028,7 +1486,8 @@ int main(int argc, char** argv) {
                  "connect->first byte latency; packets: packet flood; world: "
                  "players that enter the world, walk and chat")
       ->required()
-      ->check(CLI::IsMember({"flood", "hold", "probe", "packets", "world"}));
+      ->check(CLI::IsMember(
+          {"flood", "hold", "probe", "packets", "world", "fanout"}));
   app.add_option("--host", o.host, "target address (loopback only)");
   app.add_option("--port", o.port, "target port")
       ->required()
@@ -1080,6 +1539,30 @@ int main(int argc, char** argv) {
   app.add_option("--chat-every", o.chat_every,
                  "world: one public chat every N walks (0 = none)")
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--protocol", o.protocol,
+                 "fanout: mu = muwarden's 10404 client; plain = world-baseline")
+      ->check(CLI::IsMember({"mu", "plain"}));
+  app.add_option("--spacing-x", o.spacing_x, "fanout: grid spacing in x")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--spacing-y", o.spacing_y, "fanout: grid spacing in y")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--origin", o.origin, "fanout: the grid's first tile")
+      ->check(CLI::Range(1, 200));
+  app.add_option("--view-range", o.view_range,
+                 "fanout: the server's view_range (for the expected K)")
+      ->check(CLI::Range(1, 255));
+  app.add_option("--warmup", o.warmup_s, "fanout: seconds walked unmeasured")
+      ->check(CLI::Range(0.0, 60.0));
+  app.add_option("--windows", o.windows,
+                 "fanout: measured windows of --duration s each")
+      ->check(CLI::Range(1, 20));
+  app.add_option("--server-pid", o.server_pid,
+                 "fanout: the server, for CPU, RSS and threads")
+      ->check(CLI::Range(0, 1 << 30));
+  app.add_option("--stall", o.stall,
+                 "fanout: 1 = the middle player stops reading when the first "
+                 "window starts")
+      ->check(CLI::Range(0, 1));
   CLI11_PARSE(app, argc, argv);
 
   Target target;
@@ -1098,6 +1581,7 @@ int main(int argc, char** argv) {
   if (o.mode == "probe") rc = RunProbe(o, target, sources);
   if (o.mode == "packets") rc = RunPackets(o, target, sources);
   if (o.mode == "world") rc = RunWorld(o, target, sources);
+  if (o.mode == "fanout") rc = RunFanout(o, target, sources);
   std::fflush(stdout);
   return rc;
 }
