@@ -93,7 +93,10 @@ int RunUntilSignalled(const ServerSettings& settings, Server& server,
   if (!status.ok()) return StartFailed(config, status);
   OpsEndpoints endpoints;
   status = StartOps(settings, server, program, endpoints);
+  if (status.ok()) status = program.OnServerStarted(server);
   if (!status.ok()) {
+    endpoints.control.reset();
+    endpoints.metrics.reset();
     server.Stop();
     return StartFailed(config, status);
   }

@@ -8,6 +8,7 @@
 #include "common/runtime/server_main.h"
 #include "server/game/account/account_cli.h"
 #include "server/game/account/account_store.h"
+#include "server/game/cluster_presence.h"
 #include "server/game/game_session.h"
 #include "server/game/game_settings.h"
 #include "server/game/player_registry.h"
@@ -17,6 +18,11 @@ namespace {
 
 class GameServerProgram final : public runtime::ServerProgram {
  public:
+  // The renew thread reads the registry: it stops first.
+  ~GameServerProgram() override {
+    if (registry_ != nullptr) registry_->SetPresence(nullptr);
+    presence_.reset();
+  }
   const config::Program& program() const override { return GameProgram(); }
   void Describe(config::Schema& schema) override { settings_.Describe(schema); }
   const runtime::ServerSettings& server_settings() const override {
@@ -32,8 +38,12 @@ class GameServerProgram final : public runtime::ServerProgram {
   std::optional<int> Prepare() override {
     auto accounts = AccountStore::Open(settings_.accounts, Clock::Real());
     if (!accounts.ok()) {
-      std::cerr << "game-server: account database " << settings_.accounts.path
-                << ": " << accounts.status().message() << "\n";
+      if (settings_.cluster.enabled()) {
+        std::cerr << "game-server: " << accounts.status().message() << "\n";
+      } else {
+        std::cerr << "game-server: account database " << settings_.accounts.path
+                  << ": " << accounts.status().message() << "\n";
+      }
       return config::kExitRuntime;
     }
     accounts_ = *std::move(accounts);
@@ -45,6 +55,7 @@ class GameServerProgram final : public runtime::ServerProgram {
         settings_.game, *accounts_, Clock::Real(),
         LoginGrouping{{server.guard.prefix_v4, server.guard.prefix_v6},
                       absl::Hours(24) * server.known.keep_days});
+    if (settings_.cluster.enabled()) registry_->RequirePresence();
     return std::nullopt;
   }
 
@@ -52,6 +63,26 @@ class GameServerProgram final : public runtime::ServerProgram {
   // registry gets the list before any connection can be accepted.
   void OnServerCreated(runtime::Server& server) override {
     registry_->SetBanList(&server.bans());
+  }
+
+  // With a shared database: the session leases and this server's row in the
+  // server list, told the public address (default: the bound one).
+  absl::Status OnServerStarted(runtime::Server& server) override {
+    const db::ClusterConfig& cluster = settings_.cluster;
+    if (!cluster.enabled()) return absl::OkStatus();
+    PresenceConfig config;
+    config.cluster = cluster;
+    config.host = cluster.public_host.empty() ? settings_.base.server.bind
+                                              : cluster.public_host;
+    config.port = cluster.public_port != 0 ? cluster.public_port : server.port();
+    config.max_players = settings_.game.max_players;
+    PlayerRegistry* registry = registry_.get();
+    auto presence = ClusterPresence::Start(
+        std::move(config), [registry] { return registry->HeldKeys(); });
+    if (!presence.ok()) return presence.status();
+    presence_ = *std::move(presence);
+    registry_->SetPresence(presence_.get());
+    return absl::OkStatus();
   }
 
   // muwarden_players_online and muwarden_logins_total{result}, the result
@@ -90,6 +121,8 @@ class GameServerProgram final : public runtime::ServerProgram {
  private:
   GameSettings settings_;
   std::unique_ptr<AccountStore> accounts_;
+  // Stopped before the registry goes (see the destructor).
+  std::unique_ptr<ClusterPresence> presence_;
   std::unique_ptr<PlayerRegistry> registry_;
 };
 
