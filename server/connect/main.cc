@@ -1,9 +1,11 @@
 // connect-server: the muwarden ConnectServer.
+#include <iostream>
 #include <memory>
 
 #include "common/runtime/server_main.h"
 #include "server/connect/connect_session.h"
 #include "server/connect/connect_settings.h"
+#include "server/connect/server_directory.h"
 
 namespace muwarden::connect {
 namespace {
@@ -15,12 +17,30 @@ class ConnectServerProgram final : public runtime::ServerProgram {
   const runtime::ServerSettings& server_settings() const override {
     return settings_.base;
   }
+  // With [database] url, the live GameServers are read from the database
+  // (unreachable at start: exit 1 with the reason).
+  std::optional<int> Prepare() override {
+    if (!settings_.cluster.enabled()) {
+      directory_ = std::make_unique<ServerDirectory>(settings_.gameservers);
+      return std::nullopt;
+    }
+    auto directory = ServerDirectory::Start(settings_.gameservers, settings_.cluster);
+    if (!directory.ok()) {
+      std::cerr << "connect-server: server list database: "
+                << directory.status().message() << "\n";
+      return config::kExitRuntime;
+    }
+    directory_ = *std::move(directory);
+    return std::nullopt;
+  }
+  // An in-memory snapshot: no database call on a connection's path.
   std::unique_ptr<runtime::Session> NewSession(runtime::Connection&) override {
-    return std::make_unique<ConnectSession>(settings_.gameservers);
+    return std::make_unique<ConnectSession>(directory_->Snapshot());
   }
 
  private:
   ConnectSettings settings_;
+  std::unique_ptr<ServerDirectory> directory_;
 };
 
 }  // namespace
