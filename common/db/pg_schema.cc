@@ -73,6 +73,18 @@ CREATE TABLE servers (
   seen_at TIMESTAMPTZ NOT NULL
 );
 )sql",
+    // 2: bans shared by every server (until: UTC unix seconds, 0 =
+    // permanent; origin: the process that made it).
+    R"sql(
+CREATE TABLE bans (
+  id BIGSERIAL PRIMARY KEY,
+  cidr TEXT NOT NULL,
+  until BIGINT NOT NULL,
+  reason TEXT NOT NULL,
+  origin TEXT NOT NULL,
+  created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+)sql",
 };
 constexpr int kVersion =
     static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));

@@ -1,7 +1,7 @@
 // PgSchema: the shared PostgreSQL schema of every muwarden server on one
 // database (SPEC section 11): accounts, characters, known client blocks,
 // online sessions (one lease row per account), the GameServers' heartbeat
-// rows; created and migrated by whichever server starts first, under a
+// rows, shared bans; created and migrated by whichever server starts first, under a
 // transaction-scoped advisory lock so two servers starting at once cannot
 // both migrate, with a schema_version row as in the SQLite file. Names are
 // case-insensitive through a lower-case key column beside the spelling kept.

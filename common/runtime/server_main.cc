@@ -98,6 +98,7 @@ int RunUntilSignalled(const ServerSettings& settings, Server& server,
     endpoints.control.reset();
     endpoints.metrics.reset();
     server.Stop();
+    program.OnServerStopped();
     return StartFailed(config, status);
   }
   LogInfo("server", absl::StrCat(config.name, " listening on ", config.bind,
@@ -120,6 +121,7 @@ int RunUntilSignalled(const ServerSettings& settings, Server& server,
   endpoints.control.reset();
   endpoints.metrics.reset();
   server.Stop();
+  program.OnServerStopped();
   LogInfo("server", "stopped");
   return 0;
 }

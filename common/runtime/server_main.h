@@ -51,6 +51,8 @@ class ServerProgram {
     (void)server;
     return absl::OkStatus();
   }
+  // The Server has stopped (it still exists): what holds on to it stops here.
+  virtual void OnServerStopped() {}
   // Series the program adds to /metrics (read at scrape time).
   virtual void AddMetrics(std::vector<ops::FamilySource>& sources) {
     (void)sources;

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <memory>
 
+#include "common/db/ban_sync.h"
 #include "common/runtime/server_main.h"
 #include "server/connect/connect_session.h"
 #include "server/connect/connect_settings.h"
@@ -33,6 +34,17 @@ class ConnectServerProgram final : public runtime::ServerProgram {
     directory_ = *std::move(directory);
     return std::nullopt;
   }
+  // With a database, bans are shared with every server on it.
+  absl::Status OnServerStarted(runtime::Server& server) override {
+    if (!settings_.cluster.enabled()) return absl::OkStatus();
+    auto bans = db::StartBanSync(settings_.cluster, settings_.base.server.name,
+                                 server.bans());
+    if (!bans.ok()) return bans.status();
+    ban_sync_ = *std::move(bans);
+    return absl::OkStatus();
+  }
+  void OnServerStopped() override { ban_sync_.reset(); }
+
   // An in-memory snapshot: no database call on a connection's path.
   std::unique_ptr<runtime::Session> NewSession(runtime::Connection&) override {
     return std::make_unique<ConnectSession>(directory_->Snapshot());
@@ -41,6 +53,7 @@ class ConnectServerProgram final : public runtime::ServerProgram {
  private:
   ConnectSettings settings_;
   std::unique_ptr<ServerDirectory> directory_;
+  std::unique_ptr<db::BanSync> ban_sync_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "common/runtime/server_main.h"
 #include "server/game/account/account_cli.h"
 #include "server/game/account/account_store.h"
+#include "common/db/ban_sync.h"
 #include "server/game/cluster_presence.h"
 #include "server/game/game_session.h"
 #include "server/game/game_settings.h"
@@ -20,6 +21,7 @@ class GameServerProgram final : public runtime::ServerProgram {
  public:
   // The renew thread reads the registry: it stops first.
   ~GameServerProgram() override {
+    ban_sync_.reset();
     if (registry_ != nullptr) registry_->SetPresence(nullptr);
     presence_.reset();
   }
@@ -82,7 +84,17 @@ class GameServerProgram final : public runtime::ServerProgram {
     if (!presence.ok()) return presence.status();
     presence_ = *std::move(presence);
     registry_->SetPresence(presence_.get());
+    auto bans = db::StartBanSync(cluster, settings_.base.server.name, server.bans());
+    if (!bans.ok()) return bans.status();
+    ban_sync_ = *std::move(bans);
     return absl::OkStatus();
+  }
+
+  // Before the Server (and its ban list) goes; the presence leaves the list.
+  void OnServerStopped() override {
+    ban_sync_.reset();
+    if (registry_ != nullptr) registry_->SetPresence(nullptr);
+    presence_.reset();
   }
 
   // muwarden_players_online and muwarden_logins_total{result}, the result
@@ -123,6 +135,7 @@ class GameServerProgram final : public runtime::ServerProgram {
   std::unique_ptr<AccountStore> accounts_;
   // Stopped before the registry goes (see the destructor).
   std::unique_ptr<ClusterPresence> presence_;
+  std::unique_ptr<db::BanSync> ban_sync_;
   std::unique_ptr<PlayerRegistry> registry_;
 };
 

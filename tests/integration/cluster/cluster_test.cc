@@ -234,6 +234,41 @@ TEST_F(ClusterTest, LiveListShowsLoadAndADeadServerLeaves) {
   gs2_.Stop();  // reaps it; TearDown skips a reaped server
 }
 
+TEST_F(ClusterTest, AFloodAutobannedOnOneServerIsRefusedByTheOtherWithinASecond) {
+  StartGame(gs1_, 1, {"ratelimit.conn_rate_limit=5",
+                      "ratelimit.conn_flood_autoban=true",
+                      "ratelimit.flood_ban_threshold=2"});
+  StartGame(gs2_, 2);
+  // Before the flood the other server serves this address.
+  {
+    GameClient before;
+    ASSERT_TRUE(before.Connect("127.0.0.1", gs2_.port(), "127.0.0.60"));
+  }
+  // Bounded flood on server 1 until it autobans the address.
+  for (int i = 0; i < 40 && !gs1_.WaitForLog("Auto-banned flooding IP",
+                                              absl::ZeroDuration());
+       ++i) {
+    GameClient c;
+    c.Connect("127.0.0.1", gs1_.port(), "127.0.0.60");
+  }
+  ASSERT_TRUE(gs1_.WaitForLog("Auto-banned flooding IP: 127.0.0.60", kIo))
+      << gs1_.Log();
+  const absl::Time banned = absl::Now();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        GameClient c;
+        return !c.Connect("127.0.0.1", gs2_.port(), "127.0.0.60");
+      },
+      absl::Seconds(1)));
+  EXPECT_LT(absl::Now() - banned, absl::Seconds(1));
+  EXPECT_TRUE(gs2_.WaitForLog("Rejected banned IP: 127.0.0.60", kIo))
+      << gs2_.Log();
+  // A witness next door is served by both.
+  GameClient witness;
+  EXPECT_TRUE(witness.Connect("127.0.0.1", gs2_.port(), "127.0.0.61"));
+  EXPECT_EQ(witness.Login("test0", "pass"), 1);
+}
+
 TEST_F(ClusterTest, DatabaseAwayLoginsAnswerSevenThenRecoverByThemselves) {
   StartGame(gs1_, 1);
   ASSERT_EQ(LoginOnce(gs1_, "other", "secret"), 1);

@@ -85,7 +85,7 @@ inline ::muwarden::testing::PostgresInstance* SharedPostgres(
 class PostgresEngine {
  public:
   static constexpr const char* kName = "Postgres";
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Empties the shared database; "" or what failed.
   std::string Init() {
