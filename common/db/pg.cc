@@ -69,6 +69,21 @@ void Connection::Drop() {
 }
 
 absl::Status Connection::EnsureConnected() {
+  if (connected()) {
+    // An idle connection whose server went away (a restart, a failover) has
+    // its close waiting on the socket: seen here, it is replaced before a
+    // statement is sent on it, instead of failing that statement.
+    // A server that stops sends a FATAL message, then closes: read both
+    // (bounded; a LISTEN connection's notifications stay queued for
+    // PQnotifies).
+    for (int i = 0; i < 4 && conn_ != nullptr; ++i) {
+      pollfd pfd{PQsocket(conn_), POLLIN, 0};
+      if (poll(&pfd, 1, 0) <= 0) break;
+      if (PQconsumeInput(conn_) == 0 || PQstatus(conn_) != CONNECTION_OK) {
+        Drop();
+      }
+    }
+  }
   if (connected()) return absl::OkStatus();
   Drop();
   const int64_t connect_s =

@@ -102,6 +102,19 @@ TEST_F(PgTest, AServerThatGoesAwayIsUnavailableFastThenReconnects) {
   EXPECT_EQ((*conn)->connects(), 2u);
 }
 
+TEST_F(PgTest, AnIdleConnectionToARestartedServerIsReplacedBeforeUse) {
+  auto conn = Connection::Open(Config());
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  ASSERT_TRUE((*conn)->Exec(kEcho, {"a", int64_t{1}, "b"}).ok());
+  server_.Stop();
+  ASSERT_EQ(server_.Start(), "");
+  // The first statement after the restart succeeds: the stale socket's close
+  // was noticed before sending.
+  absl::StatusOr<Result> r = (*conn)->Exec(kEcho, {"c", int64_t{2}, "d"});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*conn)->connects(), 2u);
+}
+
 TEST_F(PgTest, StatementTimeoutBoundsASlowStatement) {
   ConnectionConfig config = Config();
   config.statement_timeout = absl::Milliseconds(300);
