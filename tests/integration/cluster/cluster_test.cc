@@ -74,7 +74,8 @@ class ClusterTest : public ::testing::Test {
         absl::StrCat("cluster.server_id=", id), "--set",
         "ratelimit.conn_rate_limit=65536", "--set",
         "ratelimit.conn_flood_autoban=false", "--set",
-        "server.pending_per_ip=64", "--set", "server.multiclient_limit=64"};
+        "server.pending_per_ip=64", "--set", "server.multiclient_limit=64",
+        "--set", "ratelimit.prefix_conn_rate_limit=65536"};
     for (const std::string& a : DbArgs()) args.push_back(a);
     for (const std::string& e : extra) {
       args.push_back("--set");
@@ -256,6 +257,7 @@ TEST_F(ClusterTest, AFloodAutobannedOnOneServerIsRefusedByTheOtherWithinASecond)
   const absl::Time banned = absl::Now();
   EXPECT_TRUE(WaitFor(
       [&] {
+        absl::SleepFor(absl::Milliseconds(20));  // polled: not a flood
         GameClient c;
         return !c.Connect("127.0.0.1", gs2_.port(), "127.0.0.60");
       },
