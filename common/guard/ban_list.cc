@@ -392,12 +392,35 @@ absl::Status BanList::Add(const Cidr& cidr, std::optional<absl::Time> until,
   return AddMany({BanEntry{cidr, until, std::string(reason)}}).front();
 }
 
+void BanList::SetObserver(Observer observer) {
+  MutexLock lock(&observer_mu_);
+  observer_ = std::move(observer);
+}
+
 std::vector<absl::Status> BanList::AddMany(
-    const std::vector<BanEntry>& entries) {
+    const std::vector<BanEntry>& entries, bool publish) {
+  std::vector<BanEntry> accepted;
+  std::vector<absl::Status> statuses;
+  {
+    MutexLock file_lock(&file_mu_);
+    statuses = AddManyLocked(entries, accepted);
+  }
+  if (publish && !accepted.empty()) {
+    Observer observer;
+    {
+      MutexLock lock(&observer_mu_);
+      observer = observer_;
+    }
+    if (observer) observer(accepted);
+  }
+  return statuses;
+}
+
+std::vector<absl::Status> BanList::AddManyLocked(
+    const std::vector<BanEntry>& entries, std::vector<BanEntry>& kept) {
   std::vector<absl::Status> statuses(entries.size());
   std::vector<BanEntry> accepted;
   std::string lines;
-  MutexLock file_lock(&file_mu_);
   for (size_t i = 0; i < entries.size(); ++i) {
     BanEntry entry{entries[i].cidr, NormaliseBanUntil(entries[i].until),
                    SanitiseBanReason(entries[i].reason)};
@@ -412,6 +435,7 @@ std::vector<absl::Status> BanList::AddMany(
     absl::StrAppend(&lines, FormatBanLine(entry));
     accepted.push_back(std::move(entry));
   }
+  kept = accepted;
   if (config_.path.empty() || accepted.empty()) return statuses;
   absl::Status status;
   {

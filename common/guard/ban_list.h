@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -116,8 +117,17 @@ class BanList {
   absl::Status Add(const Cidr& cidr, std::optional<absl::Time> until,
                    absl::string_view reason) ABSL_LOCKS_EXCLUDED(file_mu_, mu_);
   // Several bans with one append and one fsync. One status per entry.
-  std::vector<absl::Status> AddMany(const std::vector<BanEntry>& entries)
+  // `publish`: the bans in force are passed to the observer afterwards (a
+  // ban that came from the shared database is added with false).
+  std::vector<absl::Status> AddMany(const std::vector<BanEntry>& entries,
+                                    bool publish = true)
       ABSL_LOCKS_EXCLUDED(file_mu_, mu_);
+
+  // Told, after each Add/AddMany (outside every lock of the list), the bans
+  // it put in force: the shared database's publisher (SPEC section 11). Must
+  // not block. Set before the server starts; nullptr = none.
+  using Observer = std::function<void(const std::vector<BanEntry>&)>;
+  void SetObserver(Observer observer) ABSL_LOCKS_EXCLUDED(observer_mu_);
 
   // Un-bans exactly this block (not the blocks inside or around it): every
   // line for it is removed from the file (re-read and rewritten under the
@@ -191,6 +201,10 @@ class BanList {
  private:
   struct Parsed;
 
+  std::vector<absl::Status> AddManyLocked(const std::vector<BanEntry>& entries,
+                                          std::vector<BanEntry>& accepted)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(file_mu_);
+
   absl::StatusOr<std::string> ReadFileLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(
       file_mu_);
   Parsed Parse(absl::string_view data, const Cidr* remove) const
@@ -213,6 +227,8 @@ class BanList {
   // Serialises every change (Load, Add, Remove, Rewrite, DropExpired); taken
   // before mu_. Only its holder changes bans_, so it reads bans_ under a shared
   // lock, which blocks no lookup.
+  mutable Mutex observer_mu_;
+  Observer observer_ ABSL_GUARDED_BY(observer_mu_);
   mutable Mutex file_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // Soonest until on top; an item whose until no longer matches its block's
   // entry is stale and skipped.

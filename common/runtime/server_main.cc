@@ -93,8 +93,12 @@ int RunUntilSignalled(const ServerSettings& settings, Server& server,
   if (!status.ok()) return StartFailed(config, status);
   OpsEndpoints endpoints;
   status = StartOps(settings, server, program, endpoints);
+  if (status.ok()) status = program.OnServerStarted(server);
   if (!status.ok()) {
+    endpoints.control.reset();
+    endpoints.metrics.reset();
     server.Stop();
+    program.OnServerStopped();
     return StartFailed(config, status);
   }
   LogInfo("server", absl::StrCat(config.name, " listening on ", config.bind,
@@ -117,6 +121,7 @@ int RunUntilSignalled(const ServerSettings& settings, Server& server,
   endpoints.control.reset();
   endpoints.metrics.reset();
   server.Stop();
+  program.OnServerStopped();
   LogInfo("server", "stopped");
   return 0;
 }

@@ -45,6 +45,14 @@ class ServerProgram {
   virtual std::optional<int> Prepare() { return std::nullopt; }
   // The Server exists and accepts nothing yet.
   virtual void OnServerCreated(Server& server) { (void)server; }
+  // The Server listens (its port is known): what needs the bound address
+  // starts here. An error stops the server with exit 1.
+  virtual absl::Status OnServerStarted(Server& server) {
+    (void)server;
+    return absl::OkStatus();
+  }
+  // The Server has stopped (it still exists): what holds on to it stops here.
+  virtual void OnServerStopped() {}
   // Series the program adds to /metrics (read at scrape time).
   virtual void AddMetrics(std::vector<ops::FamilySource>& sources) {
     (void)sources;

@@ -4,6 +4,7 @@
 #ifndef MUWARDEN_SERVER_CONNECT_CONNECT_SESSION_H_
 #define MUWARDEN_SERVER_CONNECT_CONNECT_SESSION_H_
 
+#include <utility>
 #include <vector>
 
 #include "common/runtime/session.h"
@@ -18,9 +19,14 @@ runtime::HandshakeConfig ConnectHandshake();
 
 class ConnectSession final : public runtime::Session {
  public:
+  // `servers` must outlive the session.
   explicit ConnectSession(const std::vector<GameServerEntry>& servers,
                           ConnectLimits limits = {})
-      : handler_(servers, limits) {}
+      : ConnectSession(ServerList(ServerList(), &servers), limits) {}
+  // The list as it was when the connection arrived, kept alive by the
+  // session.
+  explicit ConnectSession(ServerList servers, ConnectLimits limits = {})
+      : servers_(std::move(servers)), handler_(*servers_, limits) {}
 
   absl::Status OnOpen(runtime::Connection& conn) override;
   bool AllowedBeforeHandshake(const protocol::Frame& frame) const override;
@@ -28,6 +34,7 @@ class ConnectSession final : public runtime::Session {
                        const protocol::Frame& frame) override;
 
  private:
+  const ServerList servers_;
   ConnectHandler handler_;
 };
 

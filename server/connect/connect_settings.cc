@@ -78,6 +78,14 @@ ConnectSettings::ConnectSettings() {
 void ConnectSettings::Describe(config::Schema& schema) {
   base.Describe(schema);
   runtime::DescribeChatWindows(schema, &unused_chat, &unused_whisper);
+  cluster.Describe(schema, /*game=*/false);
+  schema.OnLoaded([this](config::SettingsErrors& errors) {
+    if (cluster.enabled() && !gameservers_from_config_) gameservers.clear();
+    if (cluster.heartbeat_timeout <= cluster.heartbeat_interval) {
+      errors.Add(
+          "cluster.heartbeat_timeout: must be longer than heartbeat_interval");
+    }
+  });
   config::Schema::Family family;
   family.prefix = "gameserver.";
   family.apply = [this](int index, absl::string_view key,

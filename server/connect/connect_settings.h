@@ -10,6 +10,7 @@
 
 #include "common/config/command_line.h"
 #include "common/config/schema.h"
+#include "common/db/cluster_config.h"
 #include "common/runtime/server_config.h"
 #include "server/connect/game_server_entry.h"
 
@@ -22,6 +23,10 @@ struct ConnectSettings {
   // Built-in: one "GameServer" on 127.0.0.1:55901. Configured sections
   // replace it.
   std::vector<GameServerEntry> gameservers;
+  // [database] url and the heartbeat timing: with a url, the live
+  // GameServers are listed too (and, without a [gameserver.N] section, only
+  // they).
+  db::ClusterConfig cluster;
   // Accepted and printed, never used: the ConnectServer has no chat (see
   // runtime::DescribeChatWindows).
   guard::SlidingWindowConfig unused_chat{20, absl::Seconds(10)};

@@ -3,7 +3,9 @@
 #ifndef MUWARDEN_SERVER_CONNECT_GAME_SERVER_ENTRY_H_
 #define MUWARDEN_SERVER_CONNECT_GAME_SERVER_ENTRY_H_
 
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace muwarden::connect {
 
@@ -15,6 +17,9 @@ struct GameServerEntry {
   int port = 55901;
   int load = 0;  // percent
 };
+
+// An immutable list shared by the connections that read it.
+using ServerList = std::shared_ptr<const std::vector<GameServerEntry>>;
 
 }  // namespace muwarden::connect
 

@@ -273,6 +273,12 @@ absl::Status GameSession::HandleLogin(runtime::Connection& conn,
       counters.logins_already_connected.fetch_add(1, std::memory_order_relaxed);
       return Answer(conn, LoginAnswer::kAlreadyConnected);
     }
+    if (absl::IsUnavailable(slot.status())) {
+      counters.logins_unavailable.fetch_add(1, std::memory_order_relaxed);
+      LogWarn("game", absl::StrCat("session lease unavailable for a login from ",
+                                   conn.peer_ip(), ": ", slot.status().message()));
+      return Answer(conn, LoginAnswer::kConnectionError);
+    }
     counters.logins_server_full.fetch_add(1, std::memory_order_relaxed);
     return Answer(conn, LoginAnswer::kServerFull);
   }

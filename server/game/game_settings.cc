@@ -19,12 +19,19 @@ void GameSettings::Describe(config::Schema& schema) {
   base.Describe(schema);
   game.Describe(schema);
   accounts.Describe(schema);
-  schema.OnLoaded([this](config::SettingsErrors&) {
+  cluster.Describe(schema, /*game=*/true);
+  schema.OnLoaded([this](config::SettingsErrors& errors) {
     const size_t tracked = base.server.guard.max_tracked_ips;
     game.throttle.max_tracked_ips = tracked;
     game.throttle.max_tracked_accounts = tracked;
     game.max_frame_size = base.server.connection.max_frame_size;
     game.login_gate.slots = accounts.hasher.max_concurrent_hashes;
+    accounts.url = cluster.url;
+    accounts.db_timeout = cluster.db_timeout;
+    if (cluster.heartbeat_timeout <= cluster.heartbeat_interval) {
+      errors.Add(
+          "cluster.heartbeat_timeout: must be longer than heartbeat_interval");
+    }
   });
 }
 

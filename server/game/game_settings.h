@@ -9,6 +9,7 @@
 
 #include "common/config/command_line.h"
 #include "common/config/schema.h"
+#include "common/db/cluster_config.h"
 #include "common/runtime/server_config.h"
 #include "server/game/account/account_store.h"
 #include "server/game/game_config.h"
@@ -21,6 +22,8 @@ struct GameSettings {
   runtime::ServerSettings base;
   GameConfig game;
   AccountStoreConfig accounts;
+  // [database] url and [cluster]: with a url, accounts live there too.
+  db::ClusterConfig cluster;
 
   // Once loaded, the login throttle's tables are capped by
   // server.max_tracked_ips and the decryption buffer fits

@@ -8,6 +8,8 @@
 #include "common/runtime/server_main.h"
 #include "server/game/account/account_cli.h"
 #include "server/game/account/account_store.h"
+#include "common/db/ban_sync.h"
+#include "server/game/cluster_presence.h"
 #include "server/game/game_session.h"
 #include "server/game/game_settings.h"
 #include "server/game/player_registry.h"
@@ -17,6 +19,12 @@ namespace {
 
 class GameServerProgram final : public runtime::ServerProgram {
  public:
+  // The renew thread reads the registry: it stops first.
+  ~GameServerProgram() override {
+    ban_sync_.reset();
+    if (registry_ != nullptr) registry_->SetPresence(nullptr);
+    presence_.reset();
+  }
   const config::Program& program() const override { return GameProgram(); }
   void Describe(config::Schema& schema) override { settings_.Describe(schema); }
   const runtime::ServerSettings& server_settings() const override {
@@ -32,8 +40,12 @@ class GameServerProgram final : public runtime::ServerProgram {
   std::optional<int> Prepare() override {
     auto accounts = AccountStore::Open(settings_.accounts, Clock::Real());
     if (!accounts.ok()) {
-      std::cerr << "game-server: account database " << settings_.accounts.path
-                << ": " << accounts.status().message() << "\n";
+      if (settings_.cluster.enabled()) {
+        std::cerr << "game-server: " << accounts.status().message() << "\n";
+      } else {
+        std::cerr << "game-server: account database " << settings_.accounts.path
+                  << ": " << accounts.status().message() << "\n";
+      }
       return config::kExitRuntime;
     }
     accounts_ = *std::move(accounts);
@@ -45,6 +57,7 @@ class GameServerProgram final : public runtime::ServerProgram {
         settings_.game, *accounts_, Clock::Real(),
         LoginGrouping{{server.guard.prefix_v4, server.guard.prefix_v6},
                       absl::Hours(24) * server.known.keep_days});
+    if (settings_.cluster.enabled()) registry_->RequirePresence();
     return std::nullopt;
   }
 
@@ -52,6 +65,36 @@ class GameServerProgram final : public runtime::ServerProgram {
   // registry gets the list before any connection can be accepted.
   void OnServerCreated(runtime::Server& server) override {
     registry_->SetBanList(&server.bans());
+  }
+
+  // With a shared database: the session leases and this server's row in the
+  // server list, told the public address (default: the bound one).
+  absl::Status OnServerStarted(runtime::Server& server) override {
+    const db::ClusterConfig& cluster = settings_.cluster;
+    if (!cluster.enabled()) return absl::OkStatus();
+    PresenceConfig config;
+    config.cluster = cluster;
+    config.host = cluster.public_host.empty() ? settings_.base.server.bind
+                                              : cluster.public_host;
+    config.port = cluster.public_port != 0 ? cluster.public_port : server.port();
+    config.max_players = settings_.game.max_players;
+    PlayerRegistry* registry = registry_.get();
+    auto presence = ClusterPresence::Start(
+        std::move(config), [registry] { return registry->HeldKeys(); });
+    if (!presence.ok()) return presence.status();
+    presence_ = *std::move(presence);
+    registry_->SetPresence(presence_.get());
+    auto bans = db::StartBanSync(cluster, settings_.base.server.name, server.bans());
+    if (!bans.ok()) return bans.status();
+    ban_sync_ = *std::move(bans);
+    return absl::OkStatus();
+  }
+
+  // Before the Server (and its ban list) goes; the presence leaves the list.
+  void OnServerStopped() override {
+    ban_sync_.reset();
+    if (registry_ != nullptr) registry_->SetPresence(nullptr);
+    presence_.reset();
   }
 
   // muwarden_players_online and muwarden_logins_total{result}, the result
@@ -90,6 +133,9 @@ class GameServerProgram final : public runtime::ServerProgram {
  private:
   GameSettings settings_;
   std::unique_ptr<AccountStore> accounts_;
+  // Stopped before the registry goes (see the destructor).
+  std::unique_ptr<ClusterPresence> presence_;
+  std::unique_ptr<db::BanSync> ban_sync_;
   std::unique_ptr<PlayerRegistry> registry_;
 };
 

@@ -93,21 +93,50 @@ void PlayerRegistry::PlayerSlot::Release() {
 absl::StatusOr<PlayerRegistry::PlayerSlot> PlayerRegistry::Enter(
     absl::string_view name, std::shared_ptr<runtime::OutboundQueue> queue) {
   std::string key = AccountKey(name);
-  MutexLock lock(&mu_);
-  if (players_.contains(key)) {
-    return absl::AlreadyExistsError("account already logged in");
+  {
+    MutexLock lock(&mu_);
+    if (players_.contains(key)) {
+      return absl::AlreadyExistsError("account already logged in");
+    }
+    if (players_.size() >=
+        static_cast<size_t>(std::max(config_.max_players, 0))) {
+      return absl::ResourceExhaustedError("max_players reached");
+    }
+    // Reserved before the lease is claimed (outside mu_: a database round
+    // trip), so a second login here meets it.
+    players_.emplace(key, Player{std::string(name), std::move(queue)});
   }
-  if (players_.size() >=
-      static_cast<size_t>(std::max(config_.max_players, 0))) {
-    return absl::ResourceExhaustedError("max_players reached");
+  absl::Status claimed = absl::OkStatus();
+  if (ClusterPresence* presence = presence_.load(); presence != nullptr) {
+    claimed = presence->Claim(key);
+  } else if (presence_required_.load()) {
+    claimed = absl::UnavailableError("cluster presence not started yet");
   }
-  players_.emplace(key, Player{std::string(name), std::move(queue)});
+  if (!claimed.ok()) {
+    MutexLock lock(&mu_);
+    players_.erase(key);
+    return claimed;
+  }
   return PlayerSlot(this, std::move(key), std::string(name));
 }
 
 void PlayerRegistry::Leave(const std::string& key) {
+  // The lease first: until it is gone this server still counts the player,
+  // so a quick login again here meets the reservation, not a half-freed
+  // lease.
+  if (ClusterPresence* presence = presence_.load(); presence != nullptr) {
+    presence->Release(key);
+  }
   MutexLock lock(&mu_);
   players_.erase(key);
+}
+
+std::vector<std::string> PlayerRegistry::HeldKeys() const {
+  MutexLock lock(&mu_);
+  std::vector<std::string> keys;
+  keys.reserve(players_.size());
+  for (const auto& [key, player] : players_) keys.push_back(key);
+  return keys;
 }
 
 bool PlayerRegistry::Full() const {

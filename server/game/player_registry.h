@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -25,6 +26,7 @@
 #include "common/guard/ip_address.h"
 #include "common/runtime/outbound_queue.h"
 #include "server/game/account/account_store.h"
+#include "server/game/cluster_presence.h"
 #include "server/game/game_config.h"
 #include "server/game/login_throttle.h"
 #include "server/game/world.h"
@@ -88,6 +90,14 @@ class PlayerRegistry {
   // constructor). Until then, and in tests that pass nullptr, no IP is banned
   // here.
   void SetBanList(guard::BanList* bans);
+  // With a shared database (SPEC section 11) every login also claims the
+  // account's lease there (answer 3 when another server holds it, 7 when the
+  // database does not answer). RequirePresence is called before the Server
+  // exists, SetPresence once it listens; logins in between answer 7.
+  void RequirePresence() { presence_required_.store(true); }
+  void SetPresence(ClusterPresence* presence) { presence_.store(presence); }
+  // The account keys logged in now (the leases to renew).
+  std::vector<std::string> HeldKeys() const ABSL_LOCKS_EXCLUDED(mu_);
 
   const GameConfig& config() const { return config_; }
   AccountStore& accounts() { return accounts_; }
@@ -141,8 +151,9 @@ class PlayerRegistry {
   };
 
   // Registers a player whose login succeeded. kAlreadyExists: the account is
-  // logged in on another connection (answer 3); kResourceExhausted:
-  // max_players are logged in (answer 4).
+  // logged in on another connection or, with a shared database, another
+  // server (answer 3); kResourceExhausted: max_players are logged in (answer
+  // 4); kUnavailable: the shared database did not answer (answer 7).
   absl::StatusOr<PlayerSlot> Enter(
       absl::string_view name, std::shared_ptr<runtime::OutboundQueue> queue)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -177,6 +188,8 @@ class PlayerRegistry {
   GameCounters counters_;
   World world_;
   std::atomic<guard::BanList*> bans_{nullptr};
+  std::atomic<ClusterPresence*> presence_{nullptr};
+  std::atomic<bool> presence_required_{false};
 
   mutable Mutex mu_;
   // Bounded by max_players: Enter refuses beyond it.

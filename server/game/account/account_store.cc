@@ -2,6 +2,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "server/game/account/pg_account_store.h"
 #include "server/game/account/sqlite_account_store.h"
 
 namespace muwarden::game {
@@ -22,6 +23,12 @@ std::string QuoteName(absl::string_view name) {
 
 absl::StatusOr<std::unique_ptr<AccountStore>> AccountStore::Open(
     const AccountStoreConfig& config, Clock& clock) {
+  if (!config.url.empty()) {
+    absl::StatusOr<std::unique_ptr<PgAccountStore>> store =
+        PgAccountStore::Open(config, clock);
+    if (!store.ok()) return store.status();
+    return std::unique_ptr<AccountStore>(*std::move(store));
+  }
   absl::StatusOr<std::unique_ptr<SqliteAccountStore>> store =
       SqliteAccountStore::Open(config, clock);
   if (!store.ok()) return store.status();

@@ -1,7 +1,8 @@
 // AccountStore: the interface of the game server's accounts (name, password
 // hash, block state, times), whatever holds them, with the account rules every
 // backend shares: name and password validation and the error texts. Open
-// picks the backend (SqliteAccountStore; a PostgreSQL store can follow).
+// picks the backend: SqliteAccountStore on [game] database, or PgAccountStore
+// when [database] url names PostgreSQL.
 // Implementations are thread-safe.
 #ifndef MUWARDEN_SERVER_GAME_ACCOUNT_ACCOUNT_STORE_H_
 #define MUWARDEN_SERVER_GAME_ACCOUNT_ACCOUNT_STORE_H_
@@ -38,8 +39,15 @@ struct AccountStoreConfig {
   // How long a statement waits for another process's write lock (the operator
   // running `game-server account ...` while the server runs).
   absl::Duration busy_timeout = absl::Seconds(5);
+  // [database] url: empty = the SQLite file at `path`; a postgresql:// URI or
+  // a libpq key=value string = that PostgreSQL database (SPEC section 11).
+  std::string url;
+  // PostgreSQL connect and statement timeout: the longest a call waits on a
+  // database that went away before it answers kUnavailable.
+  absl::Duration db_timeout = absl::Seconds(2);
 
-  // [game] database.
+  // [game] database, max_concurrent_hashes (url and db_timeout are set from
+  // db::ClusterConfig by the settings).
   void Describe(config::Schema& schema);
 };
 
@@ -85,7 +93,8 @@ struct LoginCheck {
 // name.
 class AccountStore {
  public:
-  // The store `config` names; today always the SQLite file at config.path.
+  // The store `config` names: PostgreSQL when config.url is set, else the
+  // SQLite file at config.path.
   static absl::StatusOr<std::unique_ptr<AccountStore>> Open(
       const AccountStoreConfig& config, Clock& clock);
 

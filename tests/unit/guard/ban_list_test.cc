@@ -162,6 +162,30 @@ TEST(BanListTest, CidrMatching) {
 
 // ---- persistence ----
 
+TEST(BanListTest, TheObserverHearsOfBansPutInForceUnlessNotPublished) {
+  TempDir dir("banlist");
+  FakeClock clock;
+  BanList bans(At(dir.Path("bans.txt")), clock);
+  std::vector<std::string> heard;
+  bans.SetObserver([&](const std::vector<BanEntry>& entries) {
+    for (const BanEntry& e : entries) heard.push_back(e.cidr.ToString());
+  });
+  ASSERT_TRUE(bans.Add(Block("203.0.113.7"), std::nullopt, "operator").ok());
+  ASSERT_EQ(bans.AddMany({{Block("198.51.100.0/24"), std::nullopt, "a"},
+                          {Block("192.0.2.1"), std::nullopt, "b"}})
+                .size(),
+            2u);
+  // From the shared database: in force, not told back.
+  bans.AddMany({{Block("192.0.2.9"), std::nullopt, "remote"}},
+               /*publish=*/false);
+  EXPECT_TRUE(bans.Check(Ip("192.0.2.9")).banned);
+  EXPECT_EQ(heard, (std::vector<std::string>{"203.0.113.7", "198.51.100.0/24",
+                                             "192.0.2.1"}));
+  bans.SetObserver(nullptr);
+  ASSERT_TRUE(bans.Add(Block("192.0.2.10"), std::nullopt, "x").ok());
+  EXPECT_EQ(heard.size(), 3u);
+}
+
 TEST(BanListTest, AddPersistsAndAFreshListSeesIt) {
   TempDir dir("banlist");
   const std::string path = dir.Path("bans.txt");
