@@ -14,7 +14,7 @@ import ops_common as ops
 
 def gtest_exists(name, sources):
     suite, case = name.split(".")
-    pattern = re.compile(r"\bTEST(?:_F|_P)?\(\s*" + re.escape(suite) + r"\s*,\s*" +
+    pattern = re.compile(r"\b(?:TYPED_)?TEST(?:_F|_P)?\(\s*" + re.escape(suite) + r"\s*,\s*" +
                          re.escape(case) + r"\s*\)")
     return any(pattern.search(text) for text in sources)
 
