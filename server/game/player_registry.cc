@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "common/runtime/ban_writer.h"
 
 namespace muwarden::game {
 namespace {
@@ -36,9 +37,18 @@ bool PlayerRegistry::AcceptsClient(absl::string_view version,
          Contains(config_.accepted_serials, serial);
 }
 
+void PlayerRegistry::SetKnownBlocks(const guard::KnownBlocks* known) {
+  known_.store(known);
+}
+
 bool PlayerRegistry::IsBanned(const guard::IpAddress& ip) const {
   guard::BanList* bans = bans_.load();
-  return bans != nullptr && bans->Check(ip).banned;
+  if (bans == nullptr) return false;
+  const guard::BanCheck check = bans->Check(ip);
+  if (!check.banned) return false;
+  const guard::KnownBlocks* known = known_.load();
+  return check.reason != runtime::kPrefixAutobanReason || known == nullptr ||
+         !known->IsKnown(ip);
 }
 
 std::string PlayerRegistry::BanIp(const guard::IpAddress& ip,

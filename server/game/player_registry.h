@@ -24,6 +24,7 @@
 #include "common/base/mutex.h"
 #include "common/guard/ban_list.h"
 #include "common/guard/ip_address.h"
+#include "common/guard/known_blocks.h"
 #include "common/runtime/outbound_queue.h"
 #include "server/game/account/account_store.h"
 #include "server/game/cluster_presence.h"
@@ -90,6 +91,9 @@ class PlayerRegistry {
   // constructor). Until then, and in tests that pass nullptr, no IP is banned
   // here.
   void SetBanList(guard::BanList* bans);
+  // The Server's known blocks, set with the ban list: a prefix ban spares
+  // them at login as Layer 1 does (SPEC 4a). nullptr = none known.
+  void SetKnownBlocks(const guard::KnownBlocks* known);
   // With a shared database (SPEC section 11) every login also claims the
   // account's lease there (answer 3 when another server holds it, 7 when the
   // database does not answer). RequirePresence is called before the Server
@@ -114,7 +118,8 @@ class PlayerRegistry {
   bool AcceptsClient(absl::string_view version, absl::string_view serial) const;
 
   // Whether `ip` is inside a ban in force (a connection accepted before its
-  // IP was banned must not keep guessing).
+  // IP was banned must not keep guessing); a prefix ban does not count for a
+  // known block.
   bool IsBanned(const guard::IpAddress& ip) const;
   // Bans `ip` (IPv6: its /64, the unit the throttle counts) for
   // config().ip_ban_duration through the ban list, durably (fsync) before it
@@ -188,6 +193,7 @@ class PlayerRegistry {
   GameCounters counters_;
   World world_;
   std::atomic<guard::BanList*> bans_{nullptr};
+  std::atomic<const guard::KnownBlocks*> known_{nullptr};
   std::atomic<ClusterPresence*> presence_{nullptr};
   std::atomic<bool> presence_required_{false};
 

@@ -151,6 +151,24 @@ TEST_F(PlayerRegistryTest, Ipv6BanCoversTheSlash64) {
   EXPECT_FALSE(registry->IsBanned(*guard::ParseIp("2001:db8:1:3::1")));
 }
 
+TEST_F(PlayerRegistryTest, APrefixBanSparesAKnownBlockAtLoginOtherBansDoNot) {
+  auto registry = MakeRegistry(GameConfig{});
+  guard::BanList bans(guard::BanListConfig{}, clock_);
+  guard::KnownBlocks known(guard::KnownBlocksConfig{}, clock_);
+  registry->SetBanList(&bans);
+  registry->SetKnownBlocks(&known);
+  ASSERT_TRUE(bans.Add(*guard::ParseCidr("198.51.100.0/24"), std::nullopt,
+                       "prefix autoban").ok());
+  ASSERT_TRUE(bans.Add(*guard::ParseCidr("203.0.113.0/24"), std::nullopt,
+                       "operator").ok());
+  known.Record(guard::IpAddress::V4(198, 51, 100, 9));
+  known.Record(guard::IpAddress::V4(203, 0, 113, 9));
+  EXPECT_FALSE(registry->IsBanned(guard::IpAddress::V4(198, 51, 100, 9)));
+  EXPECT_TRUE(registry->IsBanned(guard::IpAddress::V4(198, 51, 100, 10)));
+  // Only a prefix ban spares known blocks (as Layer 1 does).
+  EXPECT_TRUE(registry->IsBanned(guard::IpAddress::V4(203, 0, 113, 9)));
+}
+
 TEST_F(PlayerRegistryTest, ConcurrentEnterBroadcastLeave) {
   GameConfig c;
   c.max_players = 8;
