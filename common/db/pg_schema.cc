@@ -85,6 +85,22 @@ CREATE TABLE bans (
   created_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 )sql",
+    // 3: unbans travel as rows of their own (unban = true), so a listener
+    // applies bans and unbans in id order; the known blocks of SPEC 4a, one
+    // row per block, re-stamped from a sequence on every visit shared so a
+    // listener reads what changed since the last stamp it saw.
+    R"sql(
+ALTER TABLE bans ADD COLUMN unban BOOLEAN NOT NULL DEFAULT false;
+CREATE INDEX bans_by_created_at ON bans (created_at);
+CREATE SEQUENCE known_blocks_seq;
+CREATE TABLE known_blocks (
+  block TEXT NOT NULL PRIMARY KEY,
+  last_visit BIGINT NOT NULL,
+  seq BIGINT NOT NULL DEFAULT nextval('known_blocks_seq'),
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX known_blocks_by_seq ON known_blocks (seq);
+)sql",
 };
 constexpr int kVersion =
     static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));

@@ -545,20 +545,35 @@ absl::Status BanList::Rewrite() {
   return RewriteLocked(nullptr, &found);
 }
 
-absl::Status BanList::Remove(const Cidr& cidr) {
-  MutexLock file_lock(&file_mu_);
+void BanList::SetUnbanObserver(UnbanObserver observer) {
+  MutexLock lock(&observer_mu_);
+  unban_observer_ = std::move(observer);
+}
+
+absl::Status BanList::Remove(const Cidr& cidr, bool publish) {
   bool found = false;
   absl::Status status;
-  if (config_.path.empty()) {
-    WriterMutexLock lock(&mu_);
-    found = bans_->map.Erase(cidr);
-  } else {
-    status = RewriteLocked(&cidr, &found);
-    if (!status.ok()) {
-      // The file still has it; it stops applying now all the same.
+  {
+    MutexLock file_lock(&file_mu_);
+    if (config_.path.empty()) {
       WriterMutexLock lock(&mu_);
-      bans_->map.Erase(cidr);
+      found = bans_->map.Erase(cidr);
+    } else {
+      status = RewriteLocked(&cidr, &found);
+      if (!status.ok()) {
+        // The file still has it; it stops applying now all the same.
+        WriterMutexLock lock(&mu_);
+        found = bans_->map.Erase(cidr) || found;
+      }
     }
+  }
+  if (publish && found) {
+    UnbanObserver observer;
+    {
+      MutexLock lock(&observer_mu_);
+      observer = unban_observer_;
+    }
+    if (observer) observer(cidr);
   }
   if (!status.ok()) return status;
   if (!found) {

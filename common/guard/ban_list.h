@@ -128,13 +128,21 @@ class BanList {
   // not block. Set before the server starts; nullptr = none.
   using Observer = std::function<void(const std::vector<BanEntry>&)>;
   void SetObserver(Observer observer) ABSL_LOCKS_EXCLUDED(observer_mu_);
+  // Told, after a Remove that found its block (outside every lock of the
+  // list), the block un-banned. Same rules as SetObserver.
+  using UnbanObserver = std::function<void(const Cidr&)>;
+  void SetUnbanObserver(UnbanObserver observer)
+      ABSL_LOCKS_EXCLUDED(observer_mu_);
 
   // Un-bans exactly this block (not the blocks inside or around it): every
   // line for it is removed from the file (re-read and rewritten under the
   // advisory lock, like Rewrite) and it stops applying at once. kNotFound when
   // neither the file nor memory has it; other errors when the file could not
   // be rewritten (the block then still stops applying until the next load).
-  absl::Status Remove(const Cidr& cidr) ABSL_LOCKS_EXCLUDED(file_mu_, mu_);
+  // `publish`: the unban is passed to the unban observer (one that came from
+  // the shared database is removed with false).
+  absl::Status Remove(const Cidr& cidr, bool publish = true)
+      ABSL_LOCKS_EXCLUDED(file_mu_, mu_);
 
   // Compacts the file: under the advisory lock it re-reads the file, drops
   // expired lines and repeated lines of one block (the merged entry is
@@ -229,6 +237,7 @@ class BanList {
   // lock, which blocks no lookup.
   mutable Mutex observer_mu_;
   Observer observer_ ABSL_GUARDED_BY(observer_mu_);
+  UnbanObserver unban_observer_ ABSL_GUARDED_BY(observer_mu_);
   mutable Mutex file_mu_ ABSL_ACQUIRED_BEFORE(mu_);
   // Soonest until on top; an item whose until no longer matches its block's
   // entry is stale and skipped.

@@ -1,5 +1,6 @@
 #include "common/guard/known_blocks.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -14,10 +15,6 @@ namespace {
 // A known file of max_entries lines of at most ~70 bytes.
 constexpr size_t kMaxKnownFileBytes = 64 << 20;
 constexpr absl::string_view kTimeFormat = "%Y-%m-%dT%H:%M:%SZ";
-
-absl::Duration Keep(const KnownBlocksConfig& config) {
-  return absl::Hours(24) * config.keep_days;
-}
 
 IpAddress AddressOf(const IpKey& key) {
   IpAddress ip;
@@ -34,6 +31,12 @@ IpAddress AddressOf(const IpKey& key) {
 
 std::string KnownBlockText(const IpKey& key) {
   return ClientBlock(AddressOf(key)).ToString();
+}
+
+absl::StatusOr<IpKey> ParseKnownBlock(absl::string_view text) {
+  absl::StatusOr<Cidr> block = ParseCidr(text);
+  if (!block.ok()) return block.status();
+  return KeyOf(block->address);
 }
 
 KnownBlocks::KnownBlocks(const KnownBlocksConfig& config, Clock& clock)
@@ -65,7 +68,7 @@ absl::StatusOr<KnownLoadResult> KnownBlocks::Load() {
       ++result.bad_lines;
       continue;
     }
-    if (wall_now - visit >= Keep(config_)) {
+    if (wall_now - visit >= keep()) {
       ++result.expired;
       dirty_ = true;
       continue;
@@ -99,20 +102,51 @@ void KnownBlocks::PutLocked(const IpKey& key, absl::Time visit) {
 }
 
 void KnownBlocks::Record(const IpAddress& ip) {
+  const IpKey key = KeyOf(ip);
+  const absl::Time now = clock_.WallNow();
+  Observer observer;
+  {
+    MutexLock lock(&mu_);
+    PutLocked(key, now);
+    if (observer_) {
+      auto [it, inserted] = shared_.try_emplace(key, now);
+      if (inserted || now - it->second >= config_.share_interval) {
+        it->second = now;
+        observer = observer_;
+      }
+      // Bounded like the table: forgetting when a block was shared only
+      // means it is shared once more.
+      if (shared_.size() > config_.max_entries) shared_.clear();
+    }
+  }
+  if (observer) observer(key, now);
+}
+
+void KnownBlocks::Merge(const IpKey& key, absl::Time visit) {
   MutexLock lock(&mu_);
-  PutLocked(KeyOf(ip), clock_.WallNow());
+  if (clock_.WallNow() - visit >= keep()) return;
+  PutLocked(key, visit);
+  // Already in the database: no need to share it again soon.
+  auto [it, inserted] = shared_.try_emplace(key, visit);
+  if (!inserted) it->second = std::max(it->second, visit);
+  if (shared_.size() > config_.max_entries) shared_.clear();
+}
+
+void KnownBlocks::SetObserver(Observer observer) {
+  MutexLock lock(&mu_);
+  observer_ = std::move(observer);
 }
 
 bool KnownBlocks::IsKnown(const IpAddress& ip) const {
   MutexLock lock(&mu_);
   auto it = visits_.find(KeyOf(ip));
   return it != visits_.end() &&
-         clock_.WallNow() - it->second < Keep(config_);
+         clock_.WallNow() - it->second < keep();
 }
 
 void KnownBlocks::DropExpiredLocked(absl::Time wall_now) {
   while (!by_visit_.empty() &&
-         wall_now - std::get<0>(*by_visit_.begin()) >= Keep(config_)) {
+         wall_now - std::get<0>(*by_visit_.begin()) >= keep()) {
     const Order& oldest = *by_visit_.begin();
     visits_.erase(IpKey{std::get<1>(oldest), std::get<2>(oldest)});
     by_visit_.erase(by_visit_.begin());

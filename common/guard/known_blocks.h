@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <tuple>
@@ -39,6 +40,10 @@ struct KnownBlocksConfig {
   size_t max_entries = 65536;
   // The least time between two rewrites by SaveIfDue.
   absl::Duration save_interval = absl::Minutes(1);
+  // A block's visit is passed to the observer (the shared database) when it
+  // was not known, or its last shared visit is older than this: a block that
+  // visits every second costs one database write an hour, not 3,600.
+  absl::Duration share_interval = absl::Hours(1);
 
   // [security] known_file (default known.txt beside the ban file),
   // known_days. max_entries follows server.max_tracked_ips.
@@ -63,6 +68,15 @@ class KnownBlocks {
 
   // A good visit of ip's block now (wall clock).
   void Record(const IpAddress& ip) ABSL_LOCKS_EXCLUDED(mu_);
+  // A visit another server shared (SPEC section 11): kept when it is newer
+  // than the one held and still within keep; never passed to the observer.
+  void Merge(const IpKey& key, absl::Time visit) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Told, outside the table's lock, of the visits to share (see
+  // share_interval). Must not block. Set before the server starts; nullptr =
+  // none.
+  using Observer = std::function<void(const IpKey&, absl::Time)>;
+  void SetObserver(Observer observer) ABSL_LOCKS_EXCLUDED(mu_);
   // Whether ip's block had a good visit within keep.
   bool IsKnown(const IpAddress& ip) const ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -73,6 +87,8 @@ class KnownBlocks {
   absl::Status Save() ABSL_LOCKS_EXCLUDED(mu_);
 
   size_t size() const ABSL_LOCKS_EXCLUDED(mu_);
+  // How long a block stays known after its last good visit (known_days).
+  absl::Duration keep() const { return absl::Hours(24) * config_.keep_days; }
 
  private:
   using Order = std::tuple<absl::Time, IpFamily, uint64_t>;
@@ -88,6 +104,9 @@ class KnownBlocks {
   Clock& clock_;
   mutable Mutex mu_;
   absl::flat_hash_map<IpKey, absl::Time> visits_ ABSL_GUARDED_BY(mu_);
+  // When each block's visit was last passed to the observer.
+  absl::flat_hash_map<IpKey, absl::Time> shared_ ABSL_GUARDED_BY(mu_);
+  Observer observer_ ABSL_GUARDED_BY(mu_);
   std::set<Order> by_visit_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   absl::Time last_save_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
@@ -95,6 +114,8 @@ class KnownBlocks {
 
 // The block of key as text: "a.b.c.d" or "x:y::/64".
 std::string KnownBlockText(const IpKey& key);
+// The block KnownBlockText wrote (any address inside it is taken as its block).
+absl::StatusOr<IpKey> ParseKnownBlock(absl::string_view text);
 
 }  // namespace muwarden::guard
 

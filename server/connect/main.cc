@@ -38,7 +38,7 @@ class ConnectServerProgram final : public runtime::ServerProgram {
   absl::Status OnServerStarted(runtime::Server& server) override {
     if (!settings_.cluster.enabled()) return absl::OkStatus();
     auto bans = db::StartBanSync(settings_.cluster, settings_.base.server.name,
-                                 server.bans());
+                                 server.bans(), &server.known());
     if (!bans.ok()) return bans.status();
     ban_sync_ = *std::move(bans);
     return absl::OkStatus();

@@ -65,6 +65,7 @@ class GameServerProgram final : public runtime::ServerProgram {
   // registry gets the list before any connection can be accepted.
   void OnServerCreated(runtime::Server& server) override {
     registry_->SetBanList(&server.bans());
+    registry_->SetKnownBlocks(&server.known());
   }
 
   // With a shared database: the session leases and this server's row in the
@@ -84,7 +85,8 @@ class GameServerProgram final : public runtime::ServerProgram {
     if (!presence.ok()) return presence.status();
     presence_ = *std::move(presence);
     registry_->SetPresence(presence_.get());
-    auto bans = db::StartBanSync(cluster, settings_.base.server.name, server.bans());
+    auto bans = db::StartBanSync(cluster, settings_.base.server.name,
+                                 server.bans(), &server.known());
     if (!bans.ok()) return bans.status();
     ban_sync_ = *std::move(bans);
     return absl::OkStatus();

@@ -271,6 +271,103 @@ TEST_F(ClusterTest, AFloodAutobannedOnOneServerIsRefusedByTheOtherWithinASecond)
   EXPECT_EQ(witness.Login("test0", "pass"), 1);
 }
 
+// Polled connects from `source` to `server` until one is refused (banned) or
+// served, for at most `limit`: whether it came to `refused`.
+bool BecomesRefused(ServerProcess& server, const char* source, bool refused,
+                    absl::Duration limit) {
+  return WaitFor(
+      [&] {
+        absl::SleepFor(absl::Milliseconds(20));  // polled: not a flood
+        GameClient c;
+        return c.Connect("127.0.0.1", server.port(), source) != refused;
+      },
+      limit);
+}
+
+TEST_F(ClusterTest, AnOperatorBanAndItsUnbanReachTheOtherServerWithinASecond) {
+  const std::string sock = MakeTempDir() + "/gs1.sock";
+  StartGame(gs1_, 1, {"control.socket=" + sock});
+  StartGame(gs2_, 2);
+  const std::string ctl = BinaryPath("muwarden-ctl") + " --socket " + sock + " ";
+  std::string out;
+  ASSERT_EQ(RunCommand(ctl + "ban 127.0.0.70 --for 600 --reason 'seen guessing'",
+                       &out),
+            0)
+      << out;
+  absl::Time made = absl::Now();
+  EXPECT_TRUE(BecomesRefused(gs2_, "127.0.0.70", true, absl::Seconds(1)));
+  EXPECT_LT(absl::Now() - made, absl::Seconds(1));
+  EXPECT_TRUE(gs2_.WaitForLog("Rejected banned IP: 127.0.0.70", kIo)) << gs2_.Log();
+  // A CIDR ban too, and a witness outside both is served by both.
+  ASSERT_EQ(RunCommand(ctl + "ban 127.0.7.0/24", &out), 0) << out;
+  EXPECT_TRUE(BecomesRefused(gs2_, "127.0.7.200", true, absl::Seconds(1)));
+  GameClient witness;
+  ASSERT_TRUE(witness.Connect("127.0.0.1", gs2_.port(), "127.0.0.71"));
+  EXPECT_EQ(witness.Login("test0", "pass"), 1);
+  // The unban on server 1 serves the address on server 2 again.
+  ASSERT_EQ(RunCommand(ctl + "unban 127.0.0.70", &out), 0) << out;
+  made = absl::Now();
+  EXPECT_TRUE(BecomesRefused(gs2_, "127.0.0.70", false, absl::Seconds(1)));
+  EXPECT_LT(absl::Now() - made, absl::Seconds(1));
+  EXPECT_TRUE(BecomesRefused(gs2_, "127.0.7.200", true, absl::ZeroDuration()));
+}
+
+TEST_F(ClusterTest, ALoginBanOnOneServerIsRefusedByTheOtherWithinASecond) {
+  StartGame(gs1_, 1, {"game.login_ip_fail_limit=3"});
+  StartGame(gs2_, 2);
+  for (int i = 0; i < 10 && !gs1_.WaitForLog("banned 127.0.0.90",
+                                              absl::ZeroDuration());
+       ++i) {
+    GameClient c;
+    if (c.Connect("127.0.0.1", gs1_.port(), "127.0.0.90")) c.Login("test0", "wrong");
+  }
+  ASSERT_TRUE(gs1_.WaitForLog("banned 127.0.0.90", kIo)) << gs1_.Log();
+  const absl::Time banned = absl::Now();
+  EXPECT_TRUE(BecomesRefused(gs2_, "127.0.0.90", true, absl::Seconds(1)));
+  EXPECT_LT(absl::Now() - banned, absl::Seconds(1));
+  GameClient witness;
+  ASSERT_TRUE(witness.Connect("127.0.0.1", gs2_.port(), "127.0.0.91"));
+  EXPECT_EQ(witness.Login("other", "secret"), 1);
+}
+
+TEST_F(ClusterTest, APrefixBanSpreadsAndSparesABlockKnownOnAnotherServer) {
+  // Two flooding blocks of 127.0.5.0/24 autobanned on server 1 ban the prefix.
+  StartGame(gs1_, 1, {"ratelimit.conn_rate_limit=5",
+                      "ratelimit.conn_flood_autoban=true",
+                      "ratelimit.flood_ban_threshold=2",
+                      "ratelimit.prefix_ban_threshold=2"});
+  StartGame(gs2_, 2);
+  // A player of that prefix logged in on server 2 before: a known block, in
+  // the database for server 1 too.
+  {
+    GameClient player;
+    ASSERT_TRUE(player.Connect("127.0.0.1", gs2_.port(), "127.0.5.9"));
+    ASSERT_EQ(player.Login("test0", "pass"), 1);
+  }
+  absl::SleepFor(absl::Seconds(1));  // shared within a second
+  for (const char* attacker : {"127.0.5.1", "127.0.5.2"}) {
+    for (int i = 0; i < 40 && !gs1_.WaitForLog(
+                                  absl::StrCat("Auto-banned flooding IP: ", attacker),
+                                  absl::ZeroDuration());
+         ++i) {
+      GameClient c;
+      c.Connect("127.0.0.1", gs1_.port(), attacker);
+    }
+  }
+  ASSERT_TRUE(gs1_.WaitForLog("127.0.5.0/24", kIo)) << gs1_.Log();
+  const absl::Time banned = absl::Now();
+  // Server 2 refuses a newcomer of the prefix within a second...
+  EXPECT_TRUE(BecomesRefused(gs2_, "127.0.5.77", true, absl::Seconds(1)));
+  EXPECT_LT(absl::Now() - banned, absl::Seconds(1));
+  // ...and both serve the known player's block: server 1 knows it only from
+  // the database.
+  GameClient on1, on2;
+  ASSERT_TRUE(on1.Connect("127.0.0.1", gs1_.port(), "127.0.5.9")) << gs1_.Log();
+  EXPECT_EQ(on1.Login("other", "secret"), 1);
+  ASSERT_TRUE(on2.Connect("127.0.0.1", gs2_.port(), "127.0.5.9")) << gs2_.Log();
+  EXPECT_EQ(on2.Login("test0", "pass"), 1);
+}
+
 TEST_F(ClusterTest, DatabaseAwayLoginsAnswerSevenThenRecoverByThemselves) {
   StartGame(gs1_, 1);
   ASSERT_EQ(LoginOnce(gs1_, "other", "secret"), 1);

@@ -566,6 +566,24 @@ TEST(BanListTest, AnUnwrittenBanIsWrittenByTheNextRewrite) {
   EXPECT_EQ(ReadAll(path), "9.9.9.9 reason=x\n");
 }
 
+TEST(BanListTest, UnbanObserverIsToldOfFoundUnbansThatArePublished) {
+  TempDir dir("banlist");
+  FakeClock clock;
+  BanList bans(At(dir.Path("bans.txt")), clock);
+  ASSERT_TRUE(bans.Load().ok());
+  std::vector<std::string> told;
+  bans.SetUnbanObserver([&](const Cidr& c) { told.push_back(c.ToString()); });
+  ASSERT_TRUE(bans.Add(Block("1.2.3.4"), std::nullopt, "x").ok());
+  ASSERT_TRUE(bans.Add(Block("5.6.7.0/24"), std::nullopt, "x").ok());
+  ASSERT_TRUE(bans.Remove(Block("1.2.3.4")).ok());
+  // Not found: nothing to share.
+  EXPECT_EQ(bans.Remove(Block("1.2.3.4")).code(), absl::StatusCode::kNotFound);
+  // Came from the shared database: applied, not passed on again.
+  ASSERT_TRUE(bans.Remove(Block("5.6.7.0/24"), /*publish=*/false).ok());
+  EXPECT_FALSE(bans.Check(Ip("5.6.7.8")).banned);
+  EXPECT_EQ(told, std::vector<std::string>{"1.2.3.4/32"});
+}
+
 TEST(BanListTest, RemoveUnbansAndTheFileForgetsIt) {
   TempDir dir("banlist");
   const std::string path =

@@ -1,6 +1,7 @@
 #include "common/guard/known_blocks.h"
 
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/time/time.h"
@@ -34,6 +35,54 @@ TEST(KnownBlocksTest, RecordedBlockIsKnownPerSlash64) {
   EXPECT_TRUE(known.IsKnown(Ip("2001:db8:1:2:ffff::1")));  // same /64
   EXPECT_FALSE(known.IsKnown(Ip("2001:db8:1:3::7")));
   EXPECT_EQ(known.size(), 2u);
+}
+
+TEST(KnownBlocksTest, ObserverHearsNewBlocksAndThenOncePerShareInterval) {
+  FakeClock clock;
+  KnownBlocksConfig config;
+  config.share_interval = absl::Hours(1);
+  KnownBlocks known(config, clock);
+  std::vector<std::string> told;
+  known.SetObserver([&](const IpKey& key, absl::Time) {
+    told.push_back(KnownBlockText(key));
+  });
+  known.Record(Ip("203.0.113.7"));
+  clock.SetWallNow(clock.WallNow() + absl::Minutes(59));
+  known.Record(Ip("203.0.113.7"));  // within the interval: not again
+  known.Record(Ip("2001:db8:1:2::7"));
+  clock.SetWallNow(clock.WallNow() + absl::Minutes(1));
+  known.Record(Ip("203.0.113.7"));  // an hour after it was shared
+  EXPECT_EQ(told, (std::vector<std::string>{"203.0.113.7", "2001:db8:1:2::/64",
+                                            "203.0.113.7"}));
+}
+
+TEST(KnownBlocksTest, MergedVisitsAreKnownNewestWinsExpiredIgnored) {
+  FakeClock clock;
+  KnownBlocksConfig config;
+  config.keep_days = 30;
+  KnownBlocks known(config, clock);
+  int told = 0;
+  known.SetObserver([&](const IpKey&, absl::Time) { ++told; });
+  const absl::Time now = clock.WallNow();
+  known.Merge(*ParseKnownBlock("2001:db8:1:2::/64"), now - absl::Hours(24 * 29));
+  known.Merge(*ParseKnownBlock("203.0.113.9"), now - absl::Hours(24 * 31));
+  EXPECT_TRUE(known.IsKnown(Ip("2001:db8:1:2::99")));
+  EXPECT_FALSE(known.IsKnown(Ip("203.0.113.9")));  // older than keep
+  // An older visit from elsewhere does not shorten a newer one.
+  known.Merge(*ParseKnownBlock("2001:db8:1:2::/64"), now - absl::Hours(24 * 40));
+  clock.SetWallNow(now + absl::Hours(12));
+  EXPECT_TRUE(known.IsKnown(Ip("2001:db8:1:2::1")));
+  clock.SetWallNow(now + absl::Hours(25));
+  EXPECT_FALSE(known.IsKnown(Ip("2001:db8:1:2::1")));
+  // A block merged with a recent visit is in the database already: the
+  // observer is not told of the merge, nor of a visit right after it.
+  known.Merge(*ParseKnownBlock("198.51.100.4"), clock.WallNow() - absl::Minutes(10));
+  known.Record(Ip("198.51.100.4"));
+  EXPECT_EQ(told, 0);
+  clock.SetWallNow(clock.WallNow() + absl::Hours(1));
+  known.Record(Ip("198.51.100.4"));
+  EXPECT_EQ(told, 1);
+  EXPECT_FALSE(ParseKnownBlock("not a block").ok());
 }
 
 TEST(KnownBlocksTest, ExpiresKeepDaysAfterTheLastVisit) {

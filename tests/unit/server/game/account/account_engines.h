@@ -85,7 +85,7 @@ inline ::muwarden::testing::PostgresInstance* SharedPostgres(
 class PostgresEngine {
  public:
   static constexpr const char* kName = "Postgres";
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;  // 3: unbans and known blocks shared
 
   // Empties the shared database; "" or what failed.
   std::string Init() {
