@@ -13,16 +13,19 @@ pg::ConnectionConfig ClusterConfig::Connection() const {
 }
 
 void ClusterConfig::Describe(config::Schema& s, bool game) {
-  s.String("database", "url", &url,
-           "database shared by several servers: empty = none; a "
-           "postgresql:// URL or libpq key=value string (passwords belong "
-           "in ~/.pgpass or PGPASSFILE)",
-           [](absl::string_view v) -> absl::Status {
-             if (v.empty() || pg::IsPostgresUrl(v)) return absl::OkStatus();
-             return absl::InvalidArgumentError(
-                 "must be empty, a postgresql:// URL or a libpq key=value "
-                 "string");
-           });
+  // Printed (--print-config) with its password hidden: a url that holds one
+  // is not meant to be copied around, and the printed INI says so.
+  s.Custom<std::string>(
+      "database", "url", &url,
+      "database shared by several servers: empty = none; a postgresql:// URL "
+      "or libpq key=value string (passwords belong in ~/.pgpass or "
+      "PGPASSFILE; one in the url is printed as ********)",
+      [](absl::string_view v) -> absl::StatusOr<std::string> {
+        if (v.empty() || pg::IsPostgresUrl(v)) return std::string(v);
+        return absl::InvalidArgumentError(
+            "must be empty, a postgresql:// URL or a libpq key=value string");
+      },
+      [](const std::string& v) { return pg::HidePassword(v); });
   if (game) {
     s.Integer("cluster", "server_id", &server_id, 0, 65535,
               "this GameServer's id in the server list (with [database] url)");

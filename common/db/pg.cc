@@ -41,6 +41,29 @@ bool IsPostgresUrl(absl::string_view url) {
          absl::StrContains(url, '=');
 }
 
+std::string HidePassword(const std::string& url) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &error);
+  if (error != nullptr) PQfreemem(error);
+  if (options == nullptr) return url;  // not libpq's: nothing to hide
+  std::string password;
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (absl::string_view(o->keyword) == "password" && o->val != nullptr) {
+      password = o->val;
+    }
+  }
+  PQconninfoFree(options);
+  if (password.empty()) return url;
+  // The password as written once, or (percent-encoded, quoted, repeated)
+  // the whole url hidden.
+  const size_t at = url.find(password);
+  if (at == std::string::npos || url.find(password, at + 1) != std::string::npos) {
+    return "<hidden: the url holds a password>";
+  }
+  return absl::StrCat(url.substr(0, at), "********",
+                      url.substr(at + password.size()));
+}
+
 std::optional<std::string> SqlState(const absl::Status& status) {
   auto p = status.GetPayload(kSqlStatePayload);
   if (!p.has_value()) return std::nullopt;

@@ -31,6 +31,8 @@ namespace muwarden::pg {
 // Whether `url` names PostgreSQL ([database] url): a postgresql:// or
 // postgres:// URI or a libpq key=value string.
 bool IsPostgresUrl(absl::string_view url);
+// `url` with its password (if any) replaced by ********, for printing.
+std::string HidePassword(const std::string& url);
 
 struct ConnectionConfig {
   // A libpq URI or key=value string; its own connect_timeout, options etc.

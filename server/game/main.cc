@@ -4,11 +4,13 @@
 #include <iostream>
 #include <memory>
 
+#include "absl/strings/str_cat.h"
 #include "common/base/clock.h"
+#include "common/base/log.h"
+#include "common/db/ban_sync.h"
 #include "common/runtime/server_main.h"
 #include "server/game/account/account_cli.h"
 #include "server/game/account/account_store.h"
-#include "common/db/ban_sync.h"
 #include "server/game/cluster_presence.h"
 #include "server/game/game_session.h"
 #include "server/game/game_settings.h"
@@ -77,6 +79,12 @@ class GameServerProgram final : public runtime::ServerProgram {
     config.cluster = cluster;
     config.host = cluster.public_host.empty() ? settings_.base.server.bind
                                               : cluster.public_host;
+    if (config.host == "0.0.0.0" || config.host == "::") {
+      LogWarn("cluster",
+              absl::StrCat("the server list tells clients to connect to ",
+                           config.host, " (the bind address): set [cluster] "
+                           "public_host to the address players reach"));
+    }
     config.port = cluster.public_port != 0 ? cluster.public_port : server.port();
     config.max_players = settings_.game.max_players;
     PlayerRegistry* registry = registry_.get();

@@ -39,6 +39,20 @@ TEST(PgUrlTest, UrlsAndKeyValueStringsArePostgres) {
   EXPECT_FALSE(IsPostgresUrl("mysql://h/db"));
 }
 
+TEST(PgUrlTest, PrintedUrlsHideTheirPassword) {
+  EXPECT_EQ(HidePassword("postgresql://mw:s3cret@db.example:5432/mw"),
+            "postgresql://mw:********@db.example:5432/mw");
+  EXPECT_EQ(HidePassword("host=db user=mw password=s3cret dbname=mw"),
+            "host=db user=mw password=******** dbname=mw");
+  EXPECT_EQ(HidePassword("postgresql://mw@db/mw"), "postgresql://mw@db/mw");
+  // Percent-encoded, or the same text twice: the whole url is hidden.
+  EXPECT_EQ(HidePassword("postgresql://mw:p%40ss@db/mw"),
+            "<hidden: the url holds a password>");
+  EXPECT_EQ(HidePassword("postgresql://db:db@db/mw"),
+            "<hidden: the url holds a password>");
+  EXPECT_EQ(HidePassword(""), "");
+}
+
 TEST_F(PgTest, ParametersRoundTripAsDataNullsIncluded) {
   auto conn = Connection::Open(Config());
   ASSERT_TRUE(conn.ok()) << conn.status();
