@@ -2,7 +2,9 @@
 // Visibility is the Chebyshev distance (max of |dx|, |dy|) <= view_range
 // tiles, exact per tile rather than the reference's 8x8 blocks, so the view is
 // the same square around every player and symmetric: a sees b iff b sees a,
-// and one "in view" set per player serves both directions.
+// and one "in view" set per player serves both directions. Who comes into
+// view is asked of a ScopeGrid, so an event costs the players near it, not
+// every player on the map.
 //
 // Broadcast: every packet goes into the receivers' bounded OutboundQueues,
 // whose Push never blocks and never touches a socket (each connection's own
@@ -30,6 +32,7 @@
 #include "absl/types/span.h"
 #include "common/base/mutex.h"
 #include "common/runtime/outbound_queue.h"
+#include "server/game/scope_grid.h"
 #include "server/game/world_packets.h"
 
 namespace muwarden::game {
@@ -111,6 +114,8 @@ class GameMap {
   mutable Mutex mu_;
   // Bounded by the server's connections (each holds at most one id here).
   absl::flat_hash_map<uint16_t, Player> players_ ABSL_GUARDED_BY(mu_);
+  // Every player of players_ at his view.x, view.y.
+  ScopeGrid grid_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace muwarden::game
