@@ -6,8 +6,12 @@
 
 namespace muwarden::game {
 
-GameMap::GameMap(uint8_t number, int view_range, ScopeCounters& counters)
-    : number_(number), view_range_(view_range), counters_(counters) {}
+GameMap::GameMap(uint8_t number, int view_range, ScopeCounters& counters,
+                 runtime::Deliverer* deliverer)
+    : number_(number),
+      view_range_(view_range),
+      counters_(counters),
+      deliverer_(deliverer) {}
 
 bool GameMap::Visible(const ScopeEntry& a, const ScopeEntry& b) const {
   return std::max(std::abs(int{a.x} - int{b.x}),
@@ -15,7 +19,12 @@ bool GameMap::Visible(const ScopeEntry& a, const ScopeEntry& b) const {
 }
 
 GameMap::Flushes::~Flushes() {
-  for (const auto& queue : queues_) queue->Flush();
+  if (queues_.empty()) return;
+  if (deliverer_ != nullptr) {
+    deliverer_->Add(queues_);
+  } else {
+    for (const auto& queue : queues_) queue->Flush();
+  }
 }
 
 void GameMap::Flushes::Add(
@@ -60,7 +69,7 @@ bool GameMap::Enter(const ScopeEntry& self,
   // Built once, pushed to every observer.
   const std::vector<uint8_t> appeared_packet = BuildScopeAdd({appeared});
   std::vector<ScopeEntry> seen = {appeared};
-  Flushes flushes;  // declared before the lock: flushed after it is let go
+  Flushes flushes(deliverer_);  // declared before the lock: flushed after it is let go
   MutexLock lock(&mu_);
   if (players_.contains(self.id)) return false;
   Player me{self, std::move(queue), {}};
@@ -79,7 +88,7 @@ bool GameMap::Enter(const ScopeEntry& self,
 
 void GameMap::Leave(uint16_t id) {
   const std::vector<uint8_t> gone = BuildScopeRemove({id});
-  Flushes flushes;
+  Flushes flushes(deliverer_);
   MutexLock lock(&mu_);
   auto it = players_.find(id);
   if (it == players_.end()) return;
@@ -95,7 +104,7 @@ void GameMap::Leave(uint16_t id) {
 
 bool GameMap::Move(uint16_t id, uint8_t x, uint8_t y, uint8_t rotation,
                    absl::Span<const uint8_t> packet) {
-  Flushes flushes;
+  Flushes flushes(deliverer_);
   MutexLock lock(&mu_);
   auto it = players_.find(id);
   if (it == players_.end()) return false;
@@ -152,7 +161,7 @@ bool GameMap::Move(uint16_t id, uint8_t x, uint8_t y, uint8_t rotation,
 
 bool GameMap::Turn(uint16_t id, uint8_t rotation,
                    absl::Span<const uint8_t> packet) {
-  Flushes flushes;
+  Flushes flushes(deliverer_);
   MutexLock lock(&mu_);
   auto it = players_.find(id);
   if (it == players_.end()) return false;
@@ -166,7 +175,7 @@ bool GameMap::Turn(uint16_t id, uint8_t rotation,
 
 size_t GameMap::SendToView(uint16_t id, absl::Span<const uint8_t> packet,
                            bool include_self) {
-  Flushes flushes;
+  Flushes flushes(deliverer_);
   MutexLock lock(&mu_);
   auto it = players_.find(id);
   if (it == players_.end()) return 0;
