@@ -84,6 +84,28 @@ TEST_F(DelivererTest, AClosedQueueIsSkipped) {
   EXPECT_TRUE(pa.Read().empty());
 }
 
+TEST_F(DelivererTest, AFullSocketIsLeftToItsOwnerAndDelaysNobody) {
+  SocketPair stalled, other;
+  // The stalled peer never reads: fill its socket until a send would block.
+  std::vector<uint8_t> chunk(4096, 0xAA);
+  while (::send(stalled.fd[0], chunk.data(), chunk.size(), MSG_DONTWAIT) > 0) {
+  }
+  while (::send(stalled.fd[0], chunk.data(), 1, MSG_DONTWAIT) > 0) {
+  }
+  auto s = Attached(stalled), o = Attached(other);
+  Deliverer d;
+  const uint8_t m[] = {5, 6};
+  ASSERT_TRUE(s->Stage(m));
+  ASSERT_TRUE(o->Stage(m));
+  d.Add({s, o});
+  EXPECT_EQ(d.RunOnce(), 2u);  // returns: nothing waits on the full socket
+  EXPECT_EQ(other.Read(), std::vector<uint8_t>({5, 6}));
+  EXPECT_EQ(s->wakes(), 1u);  // its owner finishes it under its deadline
+  std::vector<uint8_t> rest;
+  EXPECT_EQ(s->TakeBytes(&rest), 1u);
+  EXPECT_EQ(rest, std::vector<uint8_t>({5, 6}));
+}
+
 TEST_F(DelivererTest, TheThreadDeliversAndStopDeliversWhatIsLeft) {
   SocketPair pa;
   auto a = Attached(pa);
