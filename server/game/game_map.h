@@ -2,7 +2,9 @@
 // Visibility is the Chebyshev distance (max of |dx|, |dy|) <= view_range
 // tiles, exact per tile rather than the reference's 8x8 blocks, so the view is
 // the same square around every player and symmetric: a sees b iff b sees a,
-// and one "in view" set per player serves both directions.
+// and one "in view" set per player serves both directions. Who comes into
+// view is asked of a ScopeGrid, so an event costs the players near it, not
+// every player on the map.
 //
 // Broadcast: every packet goes into the receivers' bounded OutboundQueues,
 // whose Push never blocks and never touches a socket (each connection's own
@@ -10,9 +12,11 @@
 // nobody. Pushes happen under the map mutex so that the scope packets a
 // client receives are in the order the map changed (a 14 can never overtake
 // the 12 it undoes); lock order is map mutex -> queue mutex only. The pushes
-// are staged; once the map mutex is released, the mover's thread flushes each
-// receiving queue (OutboundQueue::Flush: one non-blocking send, no wake-up of
-// the receiver's worker), so no socket is written under the map mutex. A packet
+// are staged; once the map mutex is released, the receiving queues are named
+// to the Deliverer, whose thread sends each once per round with everything
+// staged for it by then (without a Deliverer, the mover's thread flushes each:
+// OutboundQueue::Flush, one non-blocking send, no wake-up of the receiver's
+// worker), so no socket is written under the map mutex. A packet
 // meant for many observers (a walk, an "appeared" entry, a removal) is built
 // once per event, before the loop over the observers.
 // Thread-safe.
@@ -29,7 +33,9 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/types/span.h"
 #include "common/base/mutex.h"
+#include "common/runtime/deliverer.h"
 #include "common/runtime/outbound_queue.h"
+#include "server/game/scope_grid.h"
 #include "server/game/world_packets.h"
 
 namespace muwarden::game {
@@ -41,7 +47,9 @@ struct ScopeCounters {
 
 class GameMap {
  public:
-  GameMap(uint8_t number, int view_range, ScopeCounters& counters);
+  // `deliverer` (may be null: the mover's thread flushes) outlives the map.
+  GameMap(uint8_t number, int view_range, ScopeCounters& counters,
+          runtime::Deliverer* deliverer = nullptr);
   GameMap(const GameMap&) = delete;
   GameMap& operator=(const GameMap&) = delete;
 
@@ -81,17 +89,19 @@ class GameMap {
     absl::flat_hash_set<uint16_t> in_view;
   };
 
-  // The queues one event staged packets in, flushed by the destructor, which
-  // runs after the MutexLock declared after it has let the map mutex go.
+  // The queues one event staged packets in, named to the deliverer (or
+  // flushed) by the destructor, which runs after the MutexLock declared after
+  // it has let the map mutex go.
   class Flushes {
    public:
-    Flushes() = default;
+    explicit Flushes(runtime::Deliverer* deliverer) : deliverer_(deliverer) {}
     Flushes(const Flushes&) = delete;
     Flushes& operator=(const Flushes&) = delete;
     ~Flushes();
     void Add(const std::shared_ptr<runtime::OutboundQueue>& queue);
 
    private:
+    runtime::Deliverer* const deliverer_;
     std::vector<std::shared_ptr<runtime::OutboundQueue>> queues_;
   };
 
@@ -108,9 +118,12 @@ class GameMap {
   const uint8_t number_;
   const int view_range_;
   ScopeCounters& counters_;
+  runtime::Deliverer* const deliverer_;
   mutable Mutex mu_;
   // Bounded by the server's connections (each holds at most one id here).
   absl::flat_hash_map<uint16_t, Player> players_ ABSL_GUARDED_BY(mu_);
+  // Every player of players_ at his view.x, view.y.
+  ScopeGrid grid_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace muwarden::game

@@ -20,11 +20,14 @@ void WorldConfig::Describe(config::Schema& s) {
 
 World::World(const WorldConfig& config) {
   for (size_t i = 0; i < maps_.size(); ++i) {
-    maps_[i] = std::make_unique<GameMap>(static_cast<uint8_t>(i),
-                                         config.view_range, counters_);
+    maps_[i] = std::make_unique<GameMap>(
+        static_cast<uint8_t>(i), config.view_range, counters_, &deliverer_);
   }
+  deliverer_.Start();
   for (uint16_t id = 1; id <= kMaxObjectId; ++id) free_ids_.push_back(id);
 }
+
+World::~World() { deliverer_.Stop(); }
 
 std::optional<uint16_t> World::AllocateId() {
   MutexLock lock(&mu_);

@@ -20,6 +20,7 @@
 #include "absl/types/span.h"
 #include "common/base/mutex.h"
 #include "common/config/schema.h"
+#include "common/runtime/deliverer.h"
 #include "common/runtime/outbound_queue.h"
 #include "server/game/game_map.h"
 
@@ -37,7 +38,9 @@ struct WorldConfig {
 
 class World {
  public:
+  // Starts the thread that delivers the maps' broadcasts.
   explicit World(const WorldConfig& config);
+  ~World();
   World(const World&) = delete;
   World& operator=(const World&) = delete;
 
@@ -62,6 +65,8 @@ class World {
 
  private:
   ScopeCounters counters_;
+  // Declared before the maps, which hold a pointer to it.
+  runtime::Deliverer deliverer_;
   std::array<std::unique_ptr<GameMap>, 256> maps_;
   Mutex mu_;
   std::deque<uint16_t> free_ids_ ABSL_GUARDED_BY(mu_);

@@ -1,6 +1,9 @@
 // World packets (exact layouts of PROTOCOL.md 5), walk checks, scope on one
 // map, and the character rules.
+#include <algorithm>
+#include <cstdlib>
 #include <memory>
+#include <random>
 
 #include "common/base/clock.h"
 #include "gtest/gtest.h"
@@ -273,6 +276,66 @@ TEST_F(GameMapTest, AFullQueueDropsWithoutBlockingOthers) {
   EXPECT_EQ(Take(*qa).size(), 10u);
   EXPECT_TRUE(stalled->full_since().has_value());
   EXPECT_GT(counters_.dropped.load(), 0u);
+}
+
+TEST_F(GameMapTest, ScopeIsExactlyTheViewSquareAfterRandomMovesAndLeaves) {
+  // The view is asked of the grid: it must agree with the distance rule for
+  // everyone, both ways, after walks, instant moves across cells and leaves.
+  std::mt19937 rng(15);
+  std::uniform_int_distribution<int> tile(60, 140), step(-2, 2), pick(1, 120);
+  std::vector<std::shared_ptr<runtime::OutboundQueue>> queues(121);
+  std::vector<std::pair<int, int>> at(121);
+  std::vector<bool> on(121, false);
+  auto in_view = [&](int a) {
+    std::vector<uint16_t> want;
+    for (int b = 1; b <= 120; ++b) {
+      if (b != a && on[static_cast<size_t>(b)] &&
+          std::max(std::abs(at[static_cast<size_t>(a)].first -
+                            at[static_cast<size_t>(b)].first),
+                   std::abs(at[static_cast<size_t>(a)].second -
+                            at[static_cast<size_t>(b)].second)) <= 12) {
+        want.push_back(static_cast<uint16_t>(b));
+      }
+    }
+    return want;
+  };
+  for (int round = 0; round < 3000; ++round) {
+    const int id = pick(rng);
+    auto& p = at[static_cast<size_t>(id)];
+    const auto uid = static_cast<uint16_t>(id);
+    if (!on[static_cast<size_t>(id)]) {
+      p = {tile(rng), tile(rng)};
+      queues[static_cast<size_t>(id)] = Queue();
+      ASSERT_TRUE(map_.Enter(At(uid, static_cast<uint8_t>(p.first),
+                                static_cast<uint8_t>(p.second)),
+                             queues[static_cast<size_t>(id)]));
+      on[static_cast<size_t>(id)] = true;
+    } else if (round % 17 == 0) {
+      map_.Leave(uid);
+      on[static_cast<size_t>(id)] = false;
+    } else {
+      if (round % 5 == 0) {
+        p = {tile(rng), tile(rng)};  // an instant move, often to another cell
+      } else {
+        p = {std::clamp(p.first + step(rng), 0, 255),
+             std::clamp(p.second + step(rng), 0, 255)};
+      }
+      const auto x = static_cast<uint8_t>(p.first);
+      const auto y = static_cast<uint8_t>(p.second);
+      ASSERT_TRUE(map_.Move(uid, x, y, 0, BuildWalk(uid, x, y, 0)));
+    }
+    for (auto& q : queues) {
+      if (q != nullptr) q->TakeAll();
+    }
+    if (round % 100 == 0 || round > 2900) {
+      for (int a = 1; a <= 120; ++a) {
+        if (on[static_cast<size_t>(a)]) {
+          ASSERT_EQ(map_.InView(static_cast<uint16_t>(a)), in_view(a))
+              << "player " << a << " round " << round;
+        }
+      }
+    }
+  }
 }
 
 TEST(WorldIdsTest, IdsAreUniqueAndFreedOnesComeBackLast) {
