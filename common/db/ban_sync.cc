@@ -21,10 +21,12 @@ constexpr pg::Statement kInsert{
 constexpr pg::Statement kNotify{"ban_notify",
                                 "SELECT pg_notify('muwarden_bans', $1)"};
 // Rows after the last seen id: unbans, and bans still in force (until 0 =
-// permanent).
+// permanent); the last column says whether the row is inside the last $3 ms
+// (kLate will see it again).
 constexpr pg::Statement kAfter{
     "ban_after",
-    "SELECT id, cidr, until, reason, origin, unban FROM bans WHERE id > $1 "
+    "SELECT id, cidr, until, reason, origin, unban, created_at > now() - "
+    "$3::bigint * interval '1 millisecond' FROM bans WHERE id > $1 "
     "AND (unban OR until = 0 OR until > $2) ORDER BY id LIMIT 10000"};
 // Rows of the last $1 ms up to the last seen id (the late ones among them
 // are applied).
@@ -262,23 +264,27 @@ void BanSync::ApplyBanRows(const PGresult* rows, const std::vector<int>* only) {
 
 absl::Status BanSync::CatchUpBans() {
   const int64_t now = absl::ToUnixSeconds(absl::Now());
+  const int64_t window_ms = absl::ToInt64Milliseconds(config_.late_window);
+  // The rows applied now that kLate will return again: only those inside the
+  // window, so a start that reads a million rows keeps a handful.
   absl::flat_hash_set<int64_t> seen;
   for (;;) {
-    absl::StatusOr<pg::Result> r = listen_conn_.Exec(kAfter, {last_id_, now});
+    absl::StatusOr<pg::Result> r =
+        listen_conn_.Exec(kAfter, {last_id_, now, window_ms});
     if (!r.ok()) return r.status();
     const int rows = PQntuples(r->get());
     for (int i = 0; i < rows; ++i) {
       const int64_t id = pg::Int(r->get(), i, 0);
       last_id_ = std::max(last_id_, id);
-      if (seen.size() < kBatch) seen.insert(id);
+      if (pg::Text(r->get(), i, 6) == "t") seen.insert(id);
     }
     ApplyBanRows(r->get(), nullptr);
     if (rows < kBatch) break;
   }
   // The late rows: inside late_window, at or below the last id, and neither
   // seen now nor at the last look.
-  absl::StatusOr<pg::Result> late = listen_conn_.Exec(
-      kLate, {absl::ToInt64Milliseconds(config_.late_window), last_id_, now});
+  absl::StatusOr<pg::Result> late =
+      listen_conn_.Exec(kLate, {window_ms, last_id_, now});
   if (!late.ok()) return late.status();
   absl::flat_hash_set<int64_t> window;
   std::vector<int> fresh;
