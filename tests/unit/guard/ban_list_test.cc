@@ -581,7 +581,7 @@ TEST(BanListTest, UnbanObserverIsToldOfFoundUnbansThatArePublished) {
   // Came from the shared database: applied, not passed on again.
   ASSERT_TRUE(bans.Remove(Block("5.6.7.0/24"), /*publish=*/false).ok());
   EXPECT_FALSE(bans.Check(Ip("5.6.7.8")).banned);
-  EXPECT_EQ(told, std::vector<std::string>{"1.2.3.4/32"});
+  EXPECT_EQ(told, std::vector<std::string>{"1.2.3.4"});
 }
 
 TEST(BanListTest, RemoveUnbansAndTheFileForgetsIt) {
